@@ -1,0 +1,1 @@
+"""Weekly digests: build (query) -> render (Jinja2) -> deliver (SMTP or outbox) -> record."""

@@ -1,0 +1,1 @@
+"""Scrapy spiders. `scrapy list` finds them through crawler.settings.SPIDER_MODULES."""

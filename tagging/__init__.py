@@ -1,0 +1,1 @@
+"""Tagging: regions, industry chains, relevance and events from article text. Knows nothing of Scrapy."""

@@ -29,7 +29,7 @@ from storage.timeutil import utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON, list: JSON}
+    pass
 
 
 class Source(Base):

@@ -124,7 +124,7 @@ def alembic_config(db: Database):
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(db), revision)

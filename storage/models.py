@@ -77,7 +77,7 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))  # as requested
+    url: Mapped[str] = mapped_column(String(2000), index=True)  # as requested, canonicalised
     canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
     final_url: Mapped[str] = mapped_column(String(2000))  # after redirects
     title: Mapped[str] = mapped_column(Text, default="")
@@ -101,6 +101,23 @@ class Article(Base):
     regions: Mapped[list[ArticleRegion]] = relationship(cascade="all, delete-orphan")
     chains: Mapped[list[ArticleChain]] = relationship(cascade="all, delete-orphan")
     events: Mapped[list[Event]] = relationship(cascade="all, delete-orphan")
+
+
+class UrlState(Base):
+    """Pages fetched that did not become articles (PDFs, empty pages, listing pages) or failed.
+
+    Permanent outcomes are not fetched again; transient failures are retried by the
+    next crawl until ``attempts`` reaches the retry budget.
+    """
+
+    __tablename__ = "url_states"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)  # canonical URL
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # skipped (permanent) | failed (transient)
+    reason: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class LshBand(Base):
@@ -290,3 +307,6 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)  # username or client address
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+import storage.models_web  # noqa: E402, F401  (web sessions and API tokens share this Base)

@@ -1,0 +1,236 @@
+"""Writing articles into the archive: one transaction per article, idempotent by canonical URL.
+
+The crawler's store pipeline, ``retag`` and the tests call these functions; none
+of them knows about Scrapy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from chainwatch import dedupe
+from crawler.urls import canonical_url
+from storage.models import (
+    Article,
+    ArticleChain,
+    ArticleRegion,
+    Event,
+    LshBand,
+    Story,
+    UrlState,
+)
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PageRecord:
+    """An extracted page ready to be stored."""
+
+    source_id: int | None
+    url: str
+    final_url: str
+    title: str
+    text: str
+    text_normalized: str
+    language: str | None
+    published: datetime | None
+    author: str | None = None
+    fetched_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    status: Literal["new", "duplicate", "exists"]
+    article_id: int
+    story_id: int | None
+    duplicate_of: int | None = None
+    similarity: float | None = None
+
+
+def find_existing(session: Session, urls: list[str]) -> int | None:
+    keys = list({canonical_url(u) for u in urls})
+    return session.scalar(
+        select(Article.id).where(or_(Article.canonical_url.in_(keys), Article.url.in_(keys))).limit(1))
+
+
+def known_urls(session: Session, urls: list[str], retry_budget: int = 3) -> set[str]:
+    """The canonical forms of ``urls`` that need no fetch: stored articles and pages marked skipped
+    (or failed ``retry_budget`` times)."""
+    keys = {canonical_url(u) for u in urls}
+    found: set[str] = set()
+    key_list = list(keys)
+    for i in range(0, len(key_list), 500):
+        chunk = key_list[i : i + 500]
+        found.update(session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(chunk))))
+        found.update(session.scalars(select(Article.url).where(Article.url.in_(chunk))))
+        found.update(session.scalars(select(UrlState.url).where(
+            UrlState.url.in_(chunk),
+            or_(UrlState.status == "skipped", UrlState.attempts >= retry_budget))))
+    return found
+
+
+def mark_url(session: Session, url: str, source_id: int | None, status: str, reason: str) -> None:
+    """Remember a page that did not become an article: ``skipped`` (never again) or ``failed`` (retry)."""
+    key = canonical_url(url)
+    state = session.get(UrlState, key)
+    if state is None:
+        session.add(UrlState(url=key, source_id=source_id, status=status, reason=reason[:200], attempts=1))
+    else:
+        state.status, state.reason, state.attempts = status, reason[:200], state.attempts + 1
+
+
+def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
+    exact = session.scalars(
+        select(Article).where(Article.content_hash == sig.content_hash).order_by(Article.id).limit(1)).first()
+    if exact is not None:
+        return exact, 1.0
+    if not sig.minhash:
+        return None, 0.0
+    buckets = sig.buckets()
+    candidate_ids = session.scalars(
+        select(LshBand.article_id).where(tuple_(LshBand.band, LshBand.bucket).in_(buckets)).distinct().limit(200)
+    ).all()
+    best: tuple[Article | None, float] = (None, 0.0)
+    if not candidate_ids:
+        return best
+    rows = session.execute(
+        select(Article.id, Article.minhash, Article.source_id).where(Article.id.in_(candidate_ids))).all()
+    for art_id, minhash, source_id in rows:
+        if not minhash:
+            continue
+        score = dedupe.similarity(sig.minhash, minhash)
+        threshold = (dedupe.SAME_SOURCE_THRESHOLD if source_id == record.source_id
+                     else dedupe.CROSS_SOURCE_THRESHOLD)
+        if score >= threshold and score > best[1]:
+            best = (session.get(Article, art_id), score)
+    return best
+
+
+def store_page(session: Session, record: PageRecord, analysis: Any = None,
+               sig: dedupe.Signature | None = None) -> StoreResult:
+    """Insert an article (and its story, tags and events) unless its URL is already stored.
+
+    Runs inside the caller's transaction; the caller commits once, so a crash never
+    leaves half an article.
+    """
+    canonical = canonical_url(record.final_url)
+    requested = canonical_url(record.url)
+    existing = find_existing(session, [canonical, requested])
+    if existing is not None:
+        return StoreResult("exists", existing, None)
+    sig = sig or dedupe.signature(record.text_normalized or record.text)
+    match, score = _find_story(session, record, sig)
+    if match is not None and match.story_id is not None:
+        story = session.get(Story, match.story_id)
+    else:
+        story = Story(title=record.title, published=record.published, article_count=0)
+        session.add(story)
+        session.flush()
+    article = Article(
+        source_id=record.source_id, url=requested, canonical_url=canonical, final_url=record.final_url,
+        title=record.title, author=record.author, published=record.published,
+        fetched_at=record.fetched_at or utcnow(), language=record.language, text=record.text,
+        text_normalized=record.text_normalized, content_hash=sig.content_hash, minhash=sig.minhash,
+        story_id=story.id,
+    )
+    session.add(article)
+    session.flush()
+    _attach_to_story(session, story, article)
+    session.add_all(LshBand(band=b, bucket=k, article_id=article.id) for b, k in sig.buckets())
+    session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
+    if analysis is not None:
+        save_analysis(session, article, analysis)
+    _index_for_search(session, article)
+    status = "duplicate" if match is not None else "new"
+    return StoreResult(status, article.id, story.id, match.id if match is not None else None,
+                       score if match is not None else None)
+
+
+def _attach_to_story(session: Session, story: Story, article: Article) -> None:
+    """Keep the story's first article the earliest published one; reposts point to it."""
+    story.article_count = (story.article_count or 0) + 1
+    first = session.get(Article, story.first_article_id) if story.first_article_id else None
+    if first is None or _earlier(article, first):
+        story.first_article_id = article.id
+        story.title = article.title
+        story.published = article.published
+        session.execute(update(Article).where(Article.story_id == story.id, Article.id != article.id)
+                        .values(duplicate_of_id=article.id))
+        article.duplicate_of_id = None
+    else:
+        article.duplicate_of_id = first.id
+
+
+def _earlier(a: Article, b: Article) -> bool:
+    if a.published and b.published:
+        return _naive(a.published) < _naive(b.published)
+    return False
+
+
+def _naive(value: datetime) -> datetime:
+    return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(tz=None).replace(tzinfo=None)
+
+
+def _index_for_search(session: Session, article: Article) -> None:
+    try:
+        from chainwatch.search import index_article
+    except ImportError:  # search index not built into this version
+        return
+    index_article(session, article)
+
+
+def save_analysis(session: Session, article: Article, analysis: Any) -> None:
+    """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis)."""
+    from tagging.gazetteer import Gazetteer
+
+    gazetteer = Gazetteer.default()
+    session.execute(delete(ArticleRegion).where(ArticleRegion.article_id == article.id))
+    session.execute(delete(ArticleChain).where(ArticleChain.article_id == article.id))
+    session.execute(delete(Event).where(Event.article_id == article.id))
+    article.relevant = bool(analysis.relevant)
+    article.relevance_score = float(analysis.relevance_score)
+    article.tag_version = analysis.version
+    article.tagged_at = utcnow()
+    rows: dict[str, ArticleRegion] = {}
+    for tag in analysis.regions:
+        rows[tag.code] = ArticleRegion(
+            article_id=article.id, code=tag.code, role="subject", level=tag.level, name=tag.name,
+            score=tag.score, evidence=tag.evidence, start=tag.start, end=tag.end)
+    for tag in analysis.regions:
+        for code in gazetteer.ancestors(tag.code):
+            if code not in rows:
+                region = gazetteer.get(code)
+                rows[code] = ArticleRegion(article_id=article.id, code=code, role="ancestor",
+                                           level=region.level if region else 0,
+                                           name=region.name if region else code)
+    session.add_all(rows.values())
+    seen_chains: set[str] = set()
+    for chain in analysis.chains:
+        if chain.slug in seen_chains:
+            continue
+        seen_chains.add(chain.slug)
+        session.add(ArticleChain(article_id=article.id, slug=chain.slug, sector=chain.sector,
+                                 score=chain.score, evidence=chain.evidence, start=chain.start, end=chain.end))
+    for ev in analysis.events:
+        session.add(Event(
+            article_id=article.id, story_id=article.story_id, type=ev.type, name=ev.name,
+            region_code=ev.region_code, event_date=_as_date(ev.date), metric=ev.metric,
+            value=ev.value, unit=ev.unit, year=ev.year, chain_slug=ev.chain_slug,
+            evidence=ev.evidence or "", start=ev.start, end=ev.end, tag_version=analysis.version))
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,201 @@
+"""Running Scrapy for chainwatch: crawls, discovery, and their summaries.
+
+Scrapy's reactor runs once per process, so the CLI crawls in its own process and
+everything that needs a crawl from a long-lived process (web app, scheduler,
+``sources add`` for several sites) starts ``python -m chainwatch.worker``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings
+from sqlalchemy import select
+
+from chainwatch.config import Config
+from chainwatch.context import AppContext
+from storage.models import CrawlError, CrawlRun, CrawlRunSource, Source
+
+log = logging.getLogger(__name__)
+
+
+class CrawlBusy(RuntimeError):
+    """Another crawl holds the crawl lock."""
+
+
+def scrapy_settings(config: Config, *, progress: bool = False, distributed: bool = False,
+                    **extra: Any) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    c = config.crawl
+    settings.setdict({
+        "CHAINWATCH_DATABASE_URL": config.database_url,
+        "CHAINWATCH_ALLOW_PRIVATE_NETWORKS": config.allow_private_networks,
+        "CHAINWATCH_PROGRESS": progress,
+        "CHAINWATCH_MAX_PAGES": c.max_pages,
+        "USER_AGENT": config.user_agent,
+        "CONCURRENT_REQUESTS": c.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": c.concurrency_per_domain,
+        "DOWNLOAD_TIMEOUT": c.download_timeout,
+        "DOWNLOAD_MAXSIZE": c.max_page_bytes,
+        "DOWNLOAD_DELAY": c.download_delay,
+        "RETRY_TIMES": c.retry_times,
+        "AUTOTHROTTLE_ENABLED": c.autothrottle,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": c.autothrottle_target_concurrency,
+        "REDIRECT_MAX_TIMES": c.max_redirects,
+        "LOG_LEVEL": "WARNING",
+    }, priority="cmdline")
+    if distributed or c.distributed:
+        settings.setdict({
+            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "SCHEDULER_PERSIST": True,
+            "REDIS_URL": c.redis_url,
+        }, priority="cmdline")
+    settings.setdict(extra, priority="cmdline")
+    return settings
+
+
+@dataclass
+class SourceSummary:
+    key: str
+    name: str
+    pages: int = 0
+    not_modified: int = 0
+    new: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    error_messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CrawlSummary:
+    run_id: int
+    status: str
+    finish_reason: str | None
+    pages: int
+    new: int
+    duplicates: int
+    errors: int
+    sources: list[SourceSummary]
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def summary_of(app: AppContext, run_id: int) -> CrawlSummary:
+    with app.db.session() as s:
+        run = s.get(CrawlRun, run_id)
+        if run is None:
+            raise LookupError(f"no crawl run {run_id}")
+        rows = s.execute(select(CrawlRunSource, Source).join(Source, Source.id == CrawlRunSource.source_id)
+                         .where(CrawlRunSource.run_id == run_id).order_by(Source.key)).all()
+        errors: dict[int, list[str]] = {}
+        for err in s.scalars(select(CrawlError).where(CrawlError.run_id == run_id).order_by(CrawlError.id)):
+            errors.setdefault(err.source_id or 0, []).append(f"{err.kind}: {err.url} ({err.message})")
+        sources = [SourceSummary(key=src.key, name=src.name, pages=rs.pages_fetched, not_modified=rs.not_modified,
+                                 new=rs.new_articles, duplicates=rs.duplicates, errors=rs.errors,
+                                 error_messages=errors.get(src.id, []))
+                   for rs, src in rows]
+        return CrawlSummary(run_id=run.id, status=run.status, finish_reason=run.finish_reason,
+                            pages=run.pages_fetched, new=run.new_articles, duplicates=run.duplicates,
+                            errors=run.errors, sources=sources)
+
+
+def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress: bool = False,
+              distributed: bool = False, wait_for_lock: bool = False) -> CrawlSummary:
+    """Crawl the enabled sources (or ``source_keys``) in this process. One crawl at a time per
+    database: a second one raises CrawlBusy with who holds the lock."""
+    from scrapy.crawler import CrawlerProcess
+
+    from chainwatch.locks import LockHeld, lease
+    from crawler.extensions import mark_stale_runs
+    from spiders.news import NewsSpider
+
+    db = app.db
+    if source_keys:
+        with db.session() as s:
+            known = set(s.scalars(select(Source.key).where(Source.key.in_(source_keys))))
+        unknown = sorted(set(source_keys) - known)
+        if unknown:
+            raise LookupError(f"unknown source: {', '.join(unknown)} (see: chainwatch sources list)")
+    try:
+        with lease(db, "crawl", ttl_seconds=app.config.crawl.download_timeout * 20 + 600) as held:
+            db.run(mark_stale_runs)
+            run_id = db.run(_new_run)
+            settings = scrapy_settings(app.config, progress=progress, distributed=distributed,
+                                       CHAINWATCH_RUN_ID=run_id)
+            process = CrawlerProcess(settings, install_root_handler=False)
+            kwargs = {"source": ",".join(source_keys)} if source_keys else {}
+            crawler = process.create_crawler(NewsSpider)
+            process.crawl(crawler, **kwargs)
+            _renew_while_running(held)
+            process.start()
+    except LockHeld as exc:
+        raise CrawlBusy(f"another crawl is running ({exc.owner}, since {exc.since:%Y-%m-%d %H:%M} UTC); "
+                        "this one was not started") from None
+    return summary_of(app, run_id)
+
+
+def _renew_while_running(held: Any) -> None:
+    """Keep the crawl lease alive from the reactor while the crawl runs."""
+    from twisted.internet import task, threads
+
+    if not hasattr(held, "renew"):
+        return
+    loop = task.LoopingCall(threads.deferToThread, held.renew)  # a DB write: off the reactor thread
+    loop.start(60, now=False)
+
+
+def _new_run(session: Any) -> int:
+    import socket
+
+    run = CrawlRun(status="running", host=socket.gethostname(), pid=os.getpid())
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def discover_sites(config: Config, requests: list[dict[str, Any]], timeout: float = 180) -> list[dict[str, Any]]:
+    """Run discovery for several sites in one worker process; each request is
+    ``{"url": ..., overrides...}``; returns DiscoveryReport dicts in the same order."""
+    cmd = [sys.executable, "-m", "chainwatch.worker", "discover"]
+    env = _worker_env(config)
+    proc = subprocess.run(cmd, input=json.dumps(requests), capture_output=True, text=True, timeout=timeout,
+                          env=env, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"discovery failed (exit {proc.returncode}): {tail}")
+    return json.loads(proc.stdout)
+
+
+def start_crawl_process(app: AppContext, source_keys: list[str] | None = None) -> int:
+    """Start ``chainwatch crawl`` in the background (web app's "crawl now", scheduler); returns its pid."""
+    logs = app.config.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "chainwatch", "crawl"]
+    for key in source_keys or []:
+        cmd += ["--source", key]
+    with open(logs / "crawl.log", "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=_worker_env(app.config),
+                                start_new_session=True)
+    return proc.pid
+
+
+def _worker_env(config: Config) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CHAINWATCH_HOME"] = str(config.home)
+    env["CHAINWATCH_DATABASE_URL"] = config.database_url
+    env["CHAINWATCH_ALLOW_PRIVATE_NETWORKS"] = "1" if config.allow_private_networks else "0"
+    repo_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = repo_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env

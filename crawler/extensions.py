@@ -1,0 +1,157 @@
+"""Extensions: the crawl-run record in the database, and progress lines for people watching."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from chainwatch.archive import mark_url
+from crawler.middlewares import save_validators
+from crawler.resources import resources
+from storage.models import CrawlError, CrawlRun, CrawlRunSource, Source
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+SOURCE_KEYS = ("pages", "not_modified", "new", "duplicates", "errors")
+
+
+class CrawlRunRecorder:
+    """Creates a crawl_runs row when the spider opens and fills it (with per-source figures,
+    errors, and the validators for the next conditional requests) when it closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        return cls(crawler)
+
+    def _open(self, session: Session) -> int:
+        given = self.crawler.settings.get("CHAINWATCH_RUN_ID")
+        if given:
+            run = session.get(CrawlRun, int(given))
+            if run is not None:
+                return run.id
+        run = CrawlRun(host=socket.gethostname(), pid=os.getpid(), status="running")
+        session.add(run)
+        session.flush()
+        return run.id
+
+    async def spider_opened(self, spider: Any) -> None:
+        res = resources(self.crawler)
+        self.run_id = await res.in_db(res.db.run, self._open)
+        spider.run_id = self.run_id
+
+    def _close(self, session: Session, spider: Any, reason: str) -> None:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        run = session.get(CrawlRun, self.run_id)
+        if run is None:
+            return
+        run.finished_at = utcnow()
+        run.finish_reason = reason
+        run.status = "finished" if reason == "finished" else "failed"
+        run.pages_fetched = int(stats.get("chainwatch/pages", 0))
+        run.new_articles = int(stats.get("chainwatch/new", 0))
+        run.duplicates = int(stats.get("chainwatch/duplicates", 0))
+        run.errors = int(stats.get("chainwatch/errors", 0))
+        crawl_log = getattr(spider, "crawl_log", None)
+        sources = getattr(spider, "sources", {})
+        for source_id, spec in sources.items():
+            figures = {k: int(stats.get(f"chainwatch/source/{spec.key}/{k}", 0)) for k in SOURCE_KEYS}
+            session.add(CrawlRunSource(
+                run_id=run.id, source_id=source_id, pages_fetched=figures["pages"],
+                not_modified=figures["not_modified"], new_articles=figures["new"],
+                duplicates=figures["duplicates"], errors=figures["errors"]))
+        if sources:
+            session.execute(update(Source).where(Source.id.in_(list(sources))).values(last_crawled_at=utcnow()))
+        if crawl_log is None:
+            return
+        for source_id, url, kind, message in crawl_log.errors:
+            session.add(CrawlError(run_id=run.id, source_id=source_id, url=url[:2000], kind=kind, message=message))
+        for source_id, url, status, why in crawl_log.url_states:
+            mark_url(session, url, source_id, status, why)
+        if reason == "finished":
+            # Validators only after a complete run: a killed crawl must see its listings again.
+            for url, (etag, last_modified) in crawl_log.validators.items():
+                save_validators(session, url, etag, last_modified)
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.run_id is None:
+            return
+        res = resources(self.crawler)
+        try:
+            await res.in_db(res.db.run, lambda s: self._close(s, spider, reason))
+        finally:
+            res.close()
+
+
+def mark_stale_runs(session: Session, alive: Any = None) -> int:
+    """Runs left 'running' by a killed process on this host are marked 'killed'."""
+    host = socket.gethostname()
+    count = 0
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.host == host)):
+        if run.pid and not _pid_alive(run.pid):
+            run.status, run.finish_reason, run.finished_at = "killed", "process ended without closing", utcnow()
+            count += 1
+    return count
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ProgressReporter:
+    """Prints a progress line to stderr every few seconds when CHAINWATCH_PROGRESS is on."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.interval = crawler.settings.getfloat("CHAINWATCH_PROGRESS_INTERVAL", 5.0)
+        self.task: asyncio.Task[None] | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProgressReporter:
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.getbool("CHAINWATCH_PROGRESS"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def line(self) -> str:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        queued = stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0)
+        return (f"  … pages {stats.get('chainwatch/pages', 0)}, new articles {stats.get('chainwatch/new', 0)}, "
+                f"duplicates {stats.get('chainwatch/duplicates', 0)}, errors {stats.get('chainwatch/errors', 0)}, "
+                f"queued {max(0, queued)}")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def spider_opened(self, spider: Any) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.task:
+            self.task.cancel()

@@ -1,0 +1,162 @@
+"""Downloader middlewares: network guard, retries with backoff, conditional requests. All async."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainwatch.netguard import UnsafeURLError, check_addresses, check_scheme
+from crawler.resources import allow_private_networks, resources
+from storage.models import HttpCacheEntry
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class NetGuardMiddleware:
+    """Refuses requests (redirect targets included) to loopback, private, link-local or metadata
+    addresses unless the configuration allows private networks."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._checked: dict[str, str | None] = {}  # host -> refusal message or None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NetGuardMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if allow_private_networks(self.crawler):
+            return None
+        try:
+            host = check_scheme(request.url)
+        except UnsafeURLError as exc:
+            raise IgnoreRequest(str(exc)) from None
+        if host not in self._checked:
+            self._checked[host] = await self._check_host(host)
+        if self._checked[host]:
+            raise IgnoreRequest(self._checked[host])
+        return None
+
+    async def _check_host(self, host: str) -> str | None:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            check_addresses(host, sorted({i[4][0] for i in infos}), allow_private=False)
+        except UnsafeURLError as exc:
+            return str(exc)
+        except OSError:
+            return None  # unresolvable: let the downloader report the DNS error
+        return None
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, spaced out: exponential backoff with jitter, or the server's Retry-After."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base = settings.getfloat("CHAINWATCH_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("CHAINWATCH_RETRY_BACKOFF_MAX", 60.0)
+
+    async def process_request(self, request: Request) -> None:
+        delay = request.meta.pop("cw_retry_delay", None)
+        if delay:
+            await asyncio.sleep(delay)
+        return None
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            result.meta["cw_retry_delay"] = self._delay(result, response.headers.get(b"Retry-After"))
+        return result
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            result.meta["cw_retry_delay"] = self._delay(result, None)
+        return result
+
+    def _delay(self, request: Request, retry_after: bytes | None) -> float:
+        if retry_after:
+            seconds = parse_retry_after(retry_after.decode("latin-1"))
+            if seconds is not None:
+                return min(seconds, self.cap)
+        attempt = request.meta.get("retry_times", 1)
+        return min(self.cap, self.base * (2 ** (attempt - 1))) * random.uniform(0.8, 1.2)
+
+
+def parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class ConditionalRequestMiddleware:
+    """ETag / Last-Modified for feeds, sitemaps and listing pages (requests with meta ``conditional``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if not request.meta.get("conditional") or request.meta.get("cw_validators_added"):
+            return None
+        res = resources(self.crawler)
+        entry = await res.in_db(res.db.run, lambda s: _load_validators(s, request.url))
+        request.meta["cw_validators_added"] = True
+        if entry:
+            etag, last_modified = entry
+            if etag:
+                request.headers[b"If-None-Match"] = etag
+            if last_modified:
+                request.headers[b"If-Modified-Since"] = last_modified
+        return None
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if not request.meta.get("conditional") or response.status != 200:
+            return response
+        etag = response.headers.get(b"ETag")
+        last_modified = response.headers.get(b"Last-Modified")
+        if etag or last_modified:
+            # Saved only when the page has been processed (spider calls save_validators), so a crawl
+            # killed in the middle fetches the listing again next time instead of skipping it.
+            response.meta["cw_validators"] = (
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None,
+            )
+        return response
+
+
+def _load_validators(session: Session, url: str) -> tuple[str | None, str | None] | None:
+    row = session.execute(select(HttpCacheEntry.etag, HttpCacheEntry.last_modified)
+                          .where(HttpCacheEntry.url == url)).first()
+    return (row[0], row[1]) if row else None
+
+
+def save_validators(session: Session, url: str, etag: str | None, last_modified: str | None) -> None:
+    entry = session.get(HttpCacheEntry, url)
+    if entry is None:
+        session.add(HttpCacheEntry(url=url, etag=etag, last_modified=last_modified))
+    else:
+        entry.etag, entry.last_modified, entry.updated_at = etag, last_modified, utcnow()

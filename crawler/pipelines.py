@@ -1,0 +1,178 @@
+"""Item pipelines: extract → analyse → store. All async; CPU and database work run off the event loop.
+
+Each stage is small and overridable (``extract_page``, ``analyse``, ``store``) in
+the way Scrapy's own pipelines are; the real work lives in core modules that
+``retag``, ``analyze`` and the tests call too.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from chainwatch import dedupe
+from chainwatch.archive import PageRecord, StoreResult, mark_url, store_page
+from crawler.items import PageItem
+from crawler.resources import Resources, resources
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+MIN_ARTICLE_CHARS = 40  # shorter bodies are link pages, stubs or error pages, not articles
+
+
+class NotAnArticle(DropItem):
+    """The page was fetched but holds no article; it is remembered and not fetched again."""
+
+
+def published_datetime(value: str | None, fallback: date | None) -> datetime | None:
+    """Extractor or listing date → aware datetime. A bare date means that day in China."""
+    if value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=CHINA)
+            return parsed.astimezone(UTC)
+    if fallback is not None:
+        return datetime.combine(fallback, time(0, 0), tzinfo=CHINA).astimezone(UTC)
+    return None
+
+
+def build_record(item: PageItem) -> PageRecord:
+    """Decode and extract one page. Raises NotAnArticle for pages without an article."""
+    from crawler.encoding import decode_html
+    from crawler.extraction import extract
+    from crawler.textnorm import detect_language, normalize_for_analysis
+
+    ctype = (item.content_type or "").lower()
+    if ctype and not any(t in ctype for t in ("html", "xml", "text/plain")):
+        raise NotAnArticle(f"not an HTML page ({ctype.split(';')[0]})")
+    if not item.body.strip():
+        raise NotAnArticle("empty body")
+    html, _encoding = decode_html(item.body, item.content_type, item.encoding_override)
+    data = extract(html, item.final_url)
+    text = (data.get("text") or "").strip()
+    if len(text) < MIN_ARTICLE_CHARS:
+        raise NotAnArticle(f"no article text found ({len(text)} characters)")
+    title = (data.get("title") or item.listing_title or "").strip()
+    if item.listing_title and title.endswith(("...", "…")) and item.listing_title.startswith(title.rstrip(".…")):
+        title = item.listing_title  # the page truncates its heading; the listing had it whole
+    language = data.get("language") or detect_language(text) or item.source_language
+    return PageRecord(
+        source_id=item.source_id, url=item.url, final_url=item.final_url, title=title, text=text,
+        text_normalized=normalize_for_analysis(text), language=language,
+        published=published_datetime(data.get("date"), item.listing_date),
+        author=data.get("author"), fetched_at=item.fetched_at)
+
+
+class _Stage:
+    """Common plumbing: resources from the crawler, per-source stats."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> _Stage:
+        return cls(crawler)
+
+    @property
+    def res(self) -> Resources:
+        return resources(self.crawler)
+
+    def inc(self, item: PageItem, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"chainwatch/{key}", count)
+        self.crawler.stats.inc_value(f"chainwatch/source/{item.source_key}/{key}", count)
+
+
+class ExtractPipeline(_Stage):
+    """HTML bytes → title, date, clean body text, language, normalised text."""
+
+    def extract_page(self, item: PageItem) -> PageRecord:
+        return build_record(item)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem):
+            return item
+        try:
+            item.extracted = await self.res.in_cpu(self.extract_page, item)
+        except NotAnArticle:
+            self.inc(item, "not_article")
+            reason = str(exc)
+
+            def remember(session: Any) -> None:
+                for url in dict.fromkeys([item.url, item.final_url]):
+                    mark_url(session, url, item.source_id, "skipped", reason)
+
+            await self.res.in_db(self.res.db.run, remember)
+            raise
+        return item
+
+
+class AnalyzePipeline(_Stage):
+    """Tags (regions, chains, relevance, events) and the near-duplicate signature."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.tagging = crawler.settings.getbool("CHAINWATCH_TAGGING", True)
+        self._tagger: Any = None
+
+    def tagger(self) -> Any:
+        if self._tagger is None:
+            from tagging import Tagger
+
+            self._tagger = Tagger.default()
+        return self._tagger
+
+    def analyse(self, item: PageItem) -> tuple[Any, dedupe.Signature]:
+        record: PageRecord = item.extracted
+        sig = dedupe.signature(record.text_normalized or record.text)
+        if not self.tagging:
+            return None, sig
+        published = record.published.astimezone(CHINA).date() if record.published else None
+        analysis = self.tagger().analyze(record.title, record.text_normalized, language=record.language,
+                                         published=published, source_region=item.source_region)
+        return analysis, sig
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem) or item.extracted is None:
+            return item
+        item.analysis, item.signature = await self.res.in_cpu(self.analyse, item)
+        return item
+
+
+class StorePipeline(_Stage):
+    """One transaction per article; dedupe against the archive in the same transaction."""
+
+    def store(self, item: PageItem) -> StoreResult:
+        return self.res.db.run(lambda s: store_page(s, item.extracted, item.analysis, item.signature))
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem) or item.extracted is None:
+            return item
+        try:
+            result = await self.res.in_db(self.store, item)
+        except Exception as exc:  # the database refused this article; the crawl goes on
+            log.error("could not store %s: %s", item.final_url, exc)
+            self.inc(item, "errors")
+            self.crawler.signals.send_catch_log(signal=STORE_FAILED, item=item, error=exc)
+            raise DropItem(f"store failed: {exc}") from exc
+        item.notes["store"] = result
+        if result.status == "new":
+            self.inc(item, "new")
+        elif result.status == "duplicate":
+            self.inc(item, "new")
+            self.inc(item, "duplicates")
+        else:
+            self.inc(item, "already_stored")
+        return item
+
+
+STORE_FAILED = object()  # signal: (item, error)

@@ -1,0 +1,74 @@
+"""Scrapy settings for chainwatch.
+
+``chainwatch crawl`` overrides the CHAINWATCH_* and politeness values from the
+user's configuration (chainwatch.crawling.scrapy_settings); ``scrapy crawl news``
+from the repository root uses these defaults and reads the same configuration
+file and environment in the components that need it.
+"""
+
+BOT_NAME = "chainwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# Politeness
+ROBOTSTXT_OBEY = True
+USER_AGENT = "chainwatch/0.1 (+admin@example.org; regional industrial-policy news monitor)"
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Limits: a hung or endless page, a gzip bomb or a 200 MB page cannot stall or swamp a crawl.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Exponential backoff between retries (crawler.middlewares.BackoffRetryMiddleware); Retry-After wins.
+CHAINWATCH_RETRY_BACKOFF_BASE = 1.0
+CHAINWATCH_RETRY_BACKOFF_MAX = 60.0
+
+# Scrapy 2.19 opens a remote-control endpoint and a telnet console by default; chainwatch needs neither.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+COOKIES_ENABLED = False
+HTTPCACHE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.NetGuardMiddleware": 50,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 100,
+    "crawler.pipelines.AnalyzePipeline": 200,
+    "crawler.pipelines.StorePipeline": 300,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 100,
+    "crawler.extensions.ProgressReporter": 200,
+}
+
+# chainwatch's own settings; None means "read the chainwatch configuration" (config file + environment).
+CHAINWATCH_DATABASE_URL = None
+CHAINWATCH_ALLOW_PRIVATE_NETWORKS = None
+CHAINWATCH_PROGRESS = False          # print progress lines to stderr (chainwatch crawl turns it on)
+CHAINWATCH_PROGRESS_INTERVAL = 5.0
+CHAINWATCH_MAX_PAGES = 20            # listing pages per section when a source sets none
+CHAINWATCH_RETRY_BUDGET = 3          # crawls that may retry a transiently failing page
+CHAINWATCH_TAGGING = True            # run the tagger in the pipeline
+CHAINWATCH_RUN_ID = None             # set by chainwatch crawl so the summary can be read back

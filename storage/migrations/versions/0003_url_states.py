@@ -1,0 +1,34 @@
+"""url states for pages that are not articles; index on the requested article URL
+
+Revision ID: 0003
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "url_states",
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("url"),
+    )
+    op.create_index("ix_url_states_source_id", "url_states", ["source_id"])
+    op.create_index("ix_articles_url", "articles", ["url"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_articles_url", table_name="articles")
+    op.drop_index("ix_url_states_source_id", table_name="url_states")
+    op.drop_table("url_states")

@@ -103,7 +103,7 @@ class ExtractPipeline(_Stage):
             return item
         try:
             item.extracted = await self.res.in_cpu(self.extract_page, item)
-        except NotAnArticle:
+        except NotAnArticle as exc:
             self.inc(item, "not_article")
             reason = str(exc)
 

@@ -1,0 +1,647 @@
+"""Full-text search over the archive, on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
+
+How a query stays fast on a million articles:
+
+* Words and filters are both index terms. Besides the segmented title and
+  body, each article's index entry has a ``tags`` field with a token per
+  region (its ancestors included), chain, sector, event type, source and
+  language (see :func:`chainwatch.segment.tag_token`); a filter is one more
+  term the full-text engine intersects, never a join over every match.
+* The document key orders by date (``doc_key`` = minutes * 2**32 + article id),
+  so "newest first" and date ranges walk the index in key order and stop at
+  the LIMIT.
+* Everything after retrieval (story collapse, facets, snippets) works on a
+  bounded window of at most :data:`WINDOW` candidates. Relevance ranks every
+  match when there are at most :data:`RANK_ALL` of them, otherwise the newest
+  :data:`RANK_ALL` (a query that broad is refined with filters, not paged).
+
+User input never reaches SQL or FTS syntax: segmentation keeps only word
+characters, every token is quoted, and every value is a bound parameter.
+
+Call :func:`index_article` whenever an article, its story or its tags change
+(the store pipeline does, in the article's transaction); :func:`reindex_all`
+rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from chainwatch import segment
+from storage.db import Database
+from storage.models import Article, ArticleChain, ArticleRegion, Event, Source
+from storage.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+WINDOW = 1000  # candidates collapsed into stories, paged and faceted
+RANK_ALL = 20000  # up to this many matches are all ranked by relevance
+COUNT_CAP = 10000  # "10,000+" beyond this
+KEY_SHIFT = 2**32
+EVENT_TYPES = ("alliance", "target", "chain_chief")
+SORTS = ("relevance", "date")
+DEFAULT_TZ = "Asia/Shanghai"
+BM25_WEIGHTS = "4.0, 1.0, 0.0"  # title, body, tags: a word in the title counts four times
+
+
+class SearchError(ValueError):
+    """A query that cannot be run as asked (bad sort, bad date); the message is for the user."""
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    region: str | None = None  # code (410000, 41) or name (河南)
+    chain: str | None = None  # chain slug or sector
+    event_type: str | None = None  # alliance | target | chain_chief
+    source: str | None = None  # source key
+    language: str | None = None
+    since: date | None = None  # inclusive, in ``tz``
+    until: date | None = None  # inclusive, in ``tz``
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    tz: str = DEFAULT_TZ
+
+    def filters(self) -> dict[str, Any]:
+        """The active filters, for links that keep them."""
+        return {k: v for k, v in asdict(self).items()
+                if k not in ("page", "per_page", "tz") and v not in (None, "")}
+
+
+@dataclass
+class AlsoReported:
+    article_id: int
+    source_name: str
+    url: str
+
+
+@dataclass
+class Hit:
+    article_id: int
+    story_id: int | None
+    title: str
+    url: str
+    source_key: str | None
+    source_name: str
+    published: datetime | None
+    language: str | None
+    title_parts: list[tuple[str, bool]]  # (text, highlighted)
+    snippet: list[tuple[str, bool]]
+    also: list[AlsoReported] = field(default_factory=list)
+    score: float | None = None
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(part for part, _ in self.snippet)
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    hits: list[Hit]
+    total: int  # matching articles, at most COUNT_CAP
+    total_capped: bool
+    stories_in_window: int
+    page: int
+    pages: int
+    facets: dict[str, list[FacetValue]]
+    facets_partial: bool  # counted over the first WINDOW matches only
+    region_name: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    terms: list[list[str]] = field(default_factory=list)
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["query"] = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self.query).items()}
+        for hit, raw in zip(self.hits, out["hits"], strict=True):
+            raw["published"] = hit.published.isoformat() if hit.published else None
+            raw["title_parts"] = [{"text": t, "hit": h} for t, h in hit.title_parts]
+            raw["snippet"] = hit.snippet_text
+            raw["snippet_parts"] = [{"text": t, "hit": h} for t, h in hit.snippet]
+        return out
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def doc_key(article: Article) -> int:
+    when = as_utc(article.published or article.fetched_at) or utcnow()
+    minutes = max(int(when.timestamp() // 60), 0)
+    return minutes * KEY_SHIFT + int(article.id)
+
+
+def _date_bound(day: date, tz: str) -> int:
+    """doc_key of local midnight starting ``day``."""
+    start = datetime.combine(day, dtime.min, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    return max(int(start.timestamp() // 60), 0) * KEY_SHIFT
+
+
+def article_tags(session: Session, article: Article) -> list[str]:
+    """Index tokens for everything a filter can ask about this article."""
+    aid = article.id
+    tags = {segment.tag_token("r", c) for c in
+            session.scalars(select(ArticleRegion.code).where(ArticleRegion.article_id == aid))}
+    for slug, sector in session.execute(select(ArticleChain.slug, ArticleChain.sector)
+                                        .where(ArticleChain.article_id == aid)):
+        tags.add(segment.tag_token("c", slug))
+        tags.add(segment.tag_token("k", sector))
+    tags.update(segment.tag_token("e", t) for t in
+                session.scalars(select(Event.type).where(Event.article_id == aid).distinct()))
+    if article.source_id is not None:
+        tags.add(segment.tag_token("s", article.source_id))
+    if article.language:
+        tags.add(segment.tag_token("l", _lang(article.language)))
+    return sorted(tags)
+
+
+def _lang(language: str) -> str:
+    """zh-Hant, zh_TW → zhhant/zhtw are kept; plain forms are what filters offer."""
+    return language.strip().lower().replace("_", "-")
+
+
+def index_article(session: Session, article: Article) -> None:
+    """(Re)index one article inside the caller's transaction. Idempotent."""
+    if article.id is None:
+        session.flush()
+    title = segment.segment(article.title or "")
+    body = segment.segment(article.text_normalized or article.text or "")
+    tags = " ".join(article_tags(session, article))
+    params = {"aid": article.id, "key": doc_key(article), "story": article.story_id,
+              "title": title, "body": body, "tags": tags}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(
+            "INSERT INTO search_docs (article_id, doc_key, story_id, tsv) VALUES (:aid, :key, :story, "
+            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B')"
+            " || setweight(to_tsvector('simple', :tags), 'D')) "
+            "ON CONFLICT (article_id) DO UPDATE SET doc_key = EXCLUDED.doc_key, "
+            "story_id = EXCLUDED.story_id, tsv = EXCLUDED.tsv"), params)
+        return
+    # The delete trigger removes the old FTS row; its key may differ if the date changed.
+    session.execute(text("DELETE FROM search_docs WHERE article_id = :aid"), params)
+    session.execute(text("INSERT INTO search_docs (article_id, doc_key, story_id) VALUES (:aid, :key, :story)"),
+                    params)
+    session.execute(text("INSERT INTO search_fts (rowid, title, body, tags) VALUES (:key, :title, :body, :tags)"),
+                    params)
+
+
+def unindex_article(session: Session, article_id: int) -> None:
+    session.execute(text("DELETE FROM search_docs WHERE article_id = :aid"), {"aid": article_id})
+
+
+def reindex_all(db: Database, batch: int = 500, progress: Any = None) -> int:
+    """Rebuild the whole index, one transaction per batch; returns the number of articles indexed."""
+    with db.session() as s:
+        if db.is_postgres:
+            s.execute(text("TRUNCATE search_docs"))
+        else:
+            s.execute(text("DELETE FROM search_docs"))
+            s.execute(text("DELETE FROM search_fts"))
+    done, last = 0, 0
+    while True:
+        with db.session() as s:
+            articles = s.scalars(select(Article).where(Article.id > last).order_by(Article.id).limit(batch)).all()
+            for article in articles:
+                index_article(s, article)
+        if not articles:
+            return done
+        done += len(articles)
+        last = articles[-1].id
+        if progress:
+            progress(done)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _region_level(code: str) -> int:
+    return 1 if code.endswith("0000") else 2 if code.endswith("00") else 3
+
+
+@lru_cache(maxsize=512)
+def _gazetteer_lookup(value: str) -> tuple[str, str] | None:
+    try:
+        from tagging.gazetteer import Gazetteer
+    except ImportError:  # gazetteer not built yet: codes, and names already in the archive, still work
+        return None
+    try:
+        found: Any = Gazetteer.default().find(value)
+    except Exception as exc:
+        log.debug("gazetteer lookup of %r failed: %s", value, exc)
+        return None
+    if isinstance(found, list | tuple):  # best match first (a province before a county of the same name)
+        found = found[0] if found else None
+    if isinstance(found, dict):
+        code, name = found.get("code"), found.get("name")
+    else:
+        code, name = getattr(found, "code", None), getattr(found, "name", None)
+    return (str(code)[:6], str(name or value)) if code else None
+
+
+def resolve_region(session: Session, value: str) -> tuple[str, str] | None:
+    """A region code and name from a code (410000, 4103, 41) or a name (河南, 河南省, 洛阳)."""
+    value = (value or "").strip()[:50]
+    if not value:
+        return None
+    if value.isdigit() and len(value) in (2, 4, 6):
+        code = value.ljust(6, "0")
+        name = session.scalar(select(ArticleRegion.name).where(ArticleRegion.code == code).limit(1))
+        return code, name or code
+    found = _gazetteer_lookup(value)
+    if found:
+        return found
+    simplified = segment.to_simplified(value)
+    names = [simplified] + [simplified + s for s in ("省", "市", "区", "县", "自治区")]
+    rows = session.execute(select(ArticleRegion.code, ArticleRegion.name, ArticleRegion.level)
+                           .where(ArticleRegion.name.in_(names)).limit(50)).all()
+    if not rows:
+        return None
+    code, name, _ = min(rows, key=lambda r: (r.level, r.code))
+    return code, name
+
+
+@dataclass
+class _Plan:
+    """A query turned into backend terms: user word groups plus tag groups (any-of)."""
+
+    groups: list[list[str]]
+    tag_groups: list[list[str]]
+    key_lo: int | None
+    key_hi: int | None
+    region: tuple[str, str] | None
+    empty: bool = False  # a filter names nothing that exists: no results, no query
+
+
+def _plan(session: Session, q: SearchQuery, warnings: list[str]) -> _Plan:
+    tag_groups: list[list[str]] = []
+    region = None
+    empty = False
+    if q.region:
+        region = resolve_region(session, q.region)
+        if region is None:
+            warnings.append(f"unknown region: {q.region[:50]}")
+            empty = True
+        else:
+            tag_groups.append([segment.tag_token("r", region[0])])
+    if q.chain:
+        tag_groups.append([segment.tag_token("c", q.chain), segment.tag_token("k", q.chain)])
+    if q.event_type:
+        if q.event_type not in EVENT_TYPES:
+            raise SearchError(f"event type must be one of {', '.join(EVENT_TYPES)}")
+        tag_groups.append([segment.tag_token("e", q.event_type)])
+    if q.source:
+        sid = session.scalar(select(Source.id).where(Source.key == q.source[:64]))
+        if sid is None:
+            warnings.append(f"unknown source: {q.source[:64]}")
+            empty = True
+        else:
+            tag_groups.append([segment.tag_token("s", sid)])
+    if q.language:
+        tag_groups.append([segment.tag_token("l", _lang(q.language))])
+    key_lo = _date_bound(q.since, q.tz) if q.since else None
+    key_hi = _date_bound(q.until + timedelta(days=1), q.tz) if q.until else None
+    return _Plan(segment.parse_query(q.q), tag_groups, key_lo, key_hi, region, empty)
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+@dataclass
+class _Candidate:
+    article_id: int
+    story_id: int | None
+    score: float | None
+
+
+def _quote_fts(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _fts5_match(groups: list[list[str]], tag_groups: list[list[str]]) -> str:
+    parts = ["{title body} : " + _quote_fts(" ".join(g)) for g in groups]
+    for alternatives in tag_groups:
+        parts.append("tags : (" + " OR ".join(_quote_fts(t) for t in alternatives) + ")")
+    return " AND ".join(parts)
+
+
+def _quote_ts(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(groups: list[list[str]], tag_groups: list[list[str]]) -> str:
+    parts = [" <-> ".join(_quote_ts(t) + ":AB" for t in g) for g in groups]
+    for alternatives in tag_groups:
+        parts.append("(" + " | ".join(_quote_ts(t) + ":D" for t in alternatives) + ")")
+    return " & ".join(f"({p})" for p in parts)
+
+
+def _key_range_sql(column: str, plan: _Plan, params: dict[str, Any]) -> str:
+    sql = ""
+    if plan.key_lo is not None:
+        sql += f" AND {column} >= :key_lo"
+        params["key_lo"] = plan.key_lo
+    if plan.key_hi is not None:
+        sql += f" AND {column} < :key_hi"
+        params["key_hi"] = plan.key_hi
+    return sql
+
+
+def _retrieve_sqlite(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidate], int]:
+    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "window": WINDOW, "rank_all": RANK_ALL}
+    if not plan.groups and not plan.tag_groups:  # browse: newest first, straight off the key index
+        where = "1=1" + _key_range_sql("doc_key", plan, params)
+        total = s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_docs WHERE {where} LIMIT :cap)"),
+                         params)
+        rows = s.execute(text(f"SELECT article_id, story_id FROM search_docs WHERE {where} "
+                              "ORDER BY doc_key DESC LIMIT :window"), params).all()
+        return [_Candidate(r[0], r[1], None) for r in rows], int(total or 0)
+    params["m"] = _fts5_match(plan.groups, plan.tag_groups)
+    where = "search_fts MATCH :m" + _key_range_sql("rowid", plan, params)
+    total = int(s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE {where} LIMIT :cap)"),
+                         params) or 0)
+    if sort == "date" or not plan.groups:
+        inner = f"SELECT rowid AS k, NULL AS score FROM search_fts WHERE {where} ORDER BY rowid DESC LIMIT :window"
+        order = "c.k DESC"
+    elif total <= RANK_ALL:
+        inner = (f"SELECT rowid AS k, bm25(search_fts, {BM25_WEIGHTS}) AS score FROM search_fts "
+                 f"WHERE {where} ORDER BY score LIMIT :window")
+        order = "c.score, c.k DESC"
+    else:  # too broad to rank everything: rank the newest RANK_ALL matches
+        inner = (f"SELECT k, score FROM (SELECT rowid AS k, bm25(search_fts, {BM25_WEIGHTS}) AS score "
+                 f"FROM search_fts WHERE {where} ORDER BY rowid DESC LIMIT :rank_all) "
+                 "ORDER BY score LIMIT :window")
+        order = "c.score, c.k DESC"
+    rows = s.execute(text(f"SELECT d.article_id, d.story_id, c.score FROM ({inner}) c "
+                          f"JOIN search_docs d ON d.doc_key = c.k ORDER BY {order}"), params).all()
+    # bm25() is "lower is better"; report it the usual way round.
+    return [_Candidate(r[0], r[1], -r[2] if r[2] is not None else None) for r in rows], total
+
+
+def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidate], int]:
+    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "window": WINDOW, "rank_all": RANK_ALL}
+    where = "TRUE"
+    if plan.groups or plan.tag_groups:
+        params["tq"] = _tsquery(plan.groups, plan.tag_groups)
+        where = "tsv @@ to_tsquery('simple', :tq)"
+    where += _key_range_sql("doc_key", plan, params)
+    total = int(s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_docs WHERE {where} LIMIT :cap) c"),
+                         params) or 0)
+    if sort == "date" or not plan.groups:
+        sql = (f"SELECT article_id, story_id, NULL FROM search_docs WHERE {where} "
+               "ORDER BY doc_key DESC LIMIT :window")
+    else:
+        # Rank by the user's words only; the tag terms would add the same to every match.
+        params["uq"] = _tsquery(plan.groups, [])
+        rank = "ts_rank(tsv, to_tsquery('simple', :uq))"
+        if total <= RANK_ALL:
+            sql = (f"SELECT article_id, story_id, {rank} AS score FROM search_docs WHERE {where} "
+                   "ORDER BY score DESC, doc_key DESC LIMIT :window")
+        else:
+            sql = (f"SELECT article_id, story_id, {rank} AS score FROM (SELECT article_id, story_id, doc_key, tsv "
+                   f"FROM search_docs WHERE {where} ORDER BY doc_key DESC LIMIT :rank_all) c "
+                   "ORDER BY score DESC, doc_key DESC LIMIT :window")
+    rows = s.execute(text(sql), params).all()
+    return [_Candidate(r[0], r[1], float(r[2]) if r[2] is not None else None) for r in rows], total
+
+
+# --------------------------------------------------------------------------- highlighting
+
+_SNIPPET_CHARS = 160
+
+
+def _term_pattern(groups: Sequence[Sequence[str]]) -> re.Pattern[str] | None:
+    words = sorted({t for g in groups for t in g}, key=len, reverse=True)
+    if not words:
+        return None
+    # English stems match their inflections (bearing → bearings); Chinese words match literally.
+    alts = [re.escape(w) + (r"\w*" if w.isascii() else "") for w in words]
+    return re.compile("|".join(alts), re.IGNORECASE)
+
+
+def highlight_spans(text_value: str, normalized: str | None, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
+    """Spans of query words in ``text_value``. Matching runs on the simplified text when it
+    lines up character for character with the original (traditional articles)."""
+    if pattern is None or not text_value:
+        return []
+    haystack = text_value
+    if normalized and len(normalized) == len(text_value):
+        haystack = normalized
+    elif segment._CJK.search(text_value):
+        haystack = segment.to_simplified(text_value)
+        if len(haystack) != len(text_value):
+            haystack = text_value
+    return [m.span() for m in pattern.finditer(haystack) if m.end() > m.start()]
+
+
+def split_spans(text_value: str, spans: Iterable[tuple[int, int]], lo: int = 0,
+                hi: int | None = None) -> list[tuple[str, bool]]:
+    """``text_value[lo:hi]`` cut into (text, highlighted) parts; overlapping spans merge."""
+    hi = len(text_value) if hi is None else hi
+    parts: list[tuple[str, bool]] = []
+    pos = lo
+    for start, end in sorted(spans):
+        start, end = max(start, pos), min(end, hi)
+        if end <= start:
+            continue
+        if start > pos:
+            parts.append((text_value[pos:start], False))
+        parts.append((text_value[start:end], True))
+        pos = end
+    if pos < hi:
+        parts.append((text_value[pos:hi], False))
+    return parts
+
+
+def make_snippet(text_value: str, normalized: str | None, pattern: re.Pattern[str] | None,
+                 width: int = _SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """The window of ``width`` characters with the most query words, highlighted."""
+    body = text_value or ""
+    spans = highlight_spans(body, normalized, pattern)
+    if not spans:
+        cut = body[:width]
+        return [(cut + ("…" if len(body) > width else ""), False)] if cut else []
+    best_start, best_count = spans[0][0], 0
+    for i, (start, _) in enumerate(spans):
+        count = sum(1 for s2, _ in spans[i:] if s2 < start + width)
+        if count > best_count:
+            best_start, best_count = start, count
+    lo = max(0, best_start - width // 4)
+    hi = min(len(body), lo + width)
+    parts = split_spans(body, spans, lo, hi)
+    if lo > 0:
+        parts.insert(0, ("…", False))
+    if hi < len(body):
+        parts.append(("…", False))
+    return parts
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _collapse(candidates: list[_Candidate]) -> list[list[_Candidate]]:
+    """Group candidates by story, keeping the order of each story's best match."""
+    groups: dict[Any, list[_Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.story_id if c.story_id is not None else ("a", c.article_id), []).append(c)
+    return list(groups.values())
+
+
+def _in(column: str, name: str = "ids") -> str:
+    return f"{column} IN :{name}"
+
+
+def _facets(s: Session, ids: list[int], region: tuple[str, str] | None) -> dict[str, list[FacetValue]]:
+    out: dict[str, list[FacetValue]] = {"region": [], "chain": [], "sector": [], "event_type": [],
+                                         "source": [], "language": []}
+    if not ids:
+        return out
+
+    def run(sql: str, **extra: Any) -> list[Any]:
+        stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+        return s.execute(stmt, {"ids": ids, **extra}).all()
+
+    # Drill down: provinces at first, then the children of the region being filtered on.
+    level, prefix = 1, ""
+    if region:
+        code = region[0]
+        level = min(_region_level(code) + 1, 3)
+        prefix = code[:2] if code.endswith("0000") else code[:4]
+    rows = run(f"SELECT code, MAX(name), COUNT(DISTINCT article_id) AS n FROM article_regions "
+               f"WHERE {_in('article_id')} AND level = :level AND code LIKE :prefix "
+               "GROUP BY code ORDER BY n DESC, code LIMIT 15", level=level, prefix=prefix + "%")
+    out["region"] = [FacetValue(r[0], r[1], r[2]) for r in rows if not region or r[0] != region[0]]
+    rows = run(f"SELECT slug, COUNT(*) AS n FROM article_chains WHERE {_in('article_id')} "
+               "GROUP BY slug ORDER BY n DESC, slug LIMIT 15")
+    out["chain"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    rows = run(f"SELECT sector, COUNT(DISTINCT article_id) AS n FROM article_chains WHERE {_in('article_id')} "
+               "GROUP BY sector ORDER BY n DESC, sector LIMIT 15")
+    out["sector"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    rows = run(f"SELECT type, COUNT(DISTINCT article_id) AS n FROM events WHERE {_in('article_id')} "
+               "GROUP BY type ORDER BY n DESC")
+    out["event_type"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    rows = run(f"SELECT s.key, MAX(s.name), COUNT(*) AS n FROM articles a JOIN sources s ON s.id = a.source_id "
+               f"WHERE {_in('a.id')} GROUP BY s.key ORDER BY n DESC, s.key LIMIT 15")
+    out["source"] = [FacetValue(r[0], r[1], r[2]) for r in rows]
+    rows = run(f"SELECT language, COUNT(*) AS n FROM articles WHERE {_in('id')} AND language IS NOT NULL "
+               "GROUP BY language ORDER BY n DESC")
+    out["language"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    return out
+
+
+def _hits(s: Session, page_groups: list[list[_Candidate]], pattern: re.Pattern[str] | None) -> list[Hit]:
+    if not page_groups:
+        return []
+    primary = {g[0].article_id: g for g in page_groups}
+    rows = s.execute(select(Article.id, Article.title, Article.url, Article.final_url, Article.published,
+                            Article.fetched_at, Article.language, Article.text, Article.text_normalized,
+                            Article.story_id, Source.key, Source.name)
+                     .outerjoin(Source, Source.id == Article.source_id)
+                     .where(Article.id.in_(list(primary)))).all()
+    by_id = {r.id: r for r in rows}
+    story_ids = [g[0].story_id for g in page_groups if g[0].story_id is not None]
+    also: dict[int, list[AlsoReported]] = {}
+    if story_ids:
+        sibs = s.execute(select(Article.id, Article.story_id, Article.url, Source.name)
+                         .outerjoin(Source, Source.id == Article.source_id)
+                         .where(Article.story_id.in_(story_ids), Article.id.not_in(list(primary)))
+                         .order_by(Article.published, Article.id).limit(20 * len(story_ids))).all()
+        for r in sibs:
+            bucket = also.setdefault(r.story_id, [])
+            if len(bucket) < 10:
+                bucket.append(AlsoReported(r.id, r.name or "", r.url))
+    hits = []
+    for aid, group in primary.items():
+        r = by_id.get(aid)
+        if r is None:  # deleted between retrieval and display
+            continue
+        title = r.title or ""
+        hits.append(Hit(
+            article_id=r.id, story_id=r.story_id, title=title, url=r.final_url or r.url,
+            source_key=r.key, source_name=r.name or "", published=as_utc(r.published or r.fetched_at),
+            language=r.language, title_parts=split_spans(title, highlight_spans(title, None, pattern)),
+            snippet=make_snippet(r.text or "", r.text_normalized, pattern),
+            also=also.get(r.story_id, []) if r.story_id is not None else [], score=group[0].score))
+    return hits
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean_query(q: SearchQuery) -> None:
+    """Drop control characters (PostgreSQL rejects NUL in text) and bound every field's length."""
+    q.q = _CONTROL.sub(" ", q.q or "")[: segment.MAX_QUERY_CHARS]
+    for name, limit in (("region", 50), ("chain", 64), ("event_type", 16), ("source", 64), ("language", 16)):
+        value = getattr(q, name)
+        if value is not None:
+            setattr(q, name, _CONTROL.sub("", str(value)).strip()[:limit] or None)
+
+
+def search(db: Database, q: SearchQuery) -> SearchResult:
+    """Run ``q``: one hit per story, a page of them, facets over the first WINDOW matches."""
+    started = time.perf_counter()
+    if q.sort not in SORTS:
+        raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+    if q.since and q.until and q.since > q.until:
+        raise SearchError("the start date is after the end date")
+    _clean_query(q)
+    q.per_page = max(1, min(int(q.per_page or 20), 100))
+    q.page = max(1, min(int(q.page or 1), 1000))
+    warnings: list[str] = []
+    with db.session() as s:
+        plan = _plan(s, q, warnings)
+        if plan.empty:
+            candidates, total = [], 0
+        elif db.is_postgres:
+            candidates, total = _retrieve_postgres(s, plan, q.sort)
+        else:
+            candidates, total = _retrieve_sqlite(s, plan, q.sort)
+        if q.q.strip() and not plan.groups:
+            warnings.append("the query has no searchable words")
+        groups = _collapse(candidates)
+        pages = max(1, math.ceil(len(groups) / q.per_page))
+        page = min(q.page, pages)
+        page_groups = groups[(page - 1) * q.per_page: page * q.per_page]
+        hits = _hits(s, page_groups, _term_pattern(plan.groups))
+        facets = _facets(s, [c.article_id for c in candidates], plan.region)
+    return SearchResult(
+        query=q, hits=hits, total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP,
+        stories_in_window=len(groups), page=page, pages=pages, facets=facets,
+        facets_partial=total > len(candidates), region_name=plan.region[1] if plan.region else None,
+        warnings=warnings, terms=plan.groups, took_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def parse_date(value: str | None, field_name: str = "date") -> date | None:
+    """A YYYY-MM-DD (or YYYY-MM, YYYY) from a form or command line; SearchError when malformed."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}", value):
+            return date(int(value), 1, 1)
+        if re.fullmatch(r"\d{4}-\d{1,2}", value):
+            y, m = value.split("-")
+            return date(int(y), int(m), 1)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SearchError(f"{field_name}: expected YYYY-MM-DD, got {value[:20]!r}") from None

@@ -1,0 +1,248 @@
+"""DOM helpers for extraction: safe parsing, cleaning, block text, and a
+CJK-aware content-density extractor.
+
+The density extractor follows readability's idea (score paragraphs, credit
+their parent and grandparent, penalise link-heavy containers) but counts what
+marks prose in Chinese: full-width sentence punctuation and character counts
+rather than ASCII commas and word lengths.  readability-lxml scores a
+Chinese paragraph by ``len(text.split(","))``, which is 1 for most of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+# Elements that never hold article text.
+JUNK_TAGS: tuple[str, ...] = (
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "svg",
+    "canvas",
+    "template",
+    "object",
+    "embed",
+    "select",
+    "button",
+    "textarea",
+    "input",
+    "map",
+    "audio",
+    "video",
+)
+
+BLOCK_TAGS = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr td th table tbody thead section article "
+    "blockquote pre header footer figure figcaption dd dt dl main aside nav form center hr "
+    "address fieldset legend caption details summary".split()
+)
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_CONTAINERS = frozenset("div td article section main center form body blockquote dd span font".split())
+_PARAGRAPH_TAGS = frozenset("p td pre div li dd blockquote font span section article".split())
+
+_WS = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000]+")
+_SENTENCE_PUNCT = re.compile(r"[，。！？；、,.!?;]")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def parse(html: str) -> HtmlElement | None:
+    """Parse HTML into a document tree; None for input lxml cannot make sense of."""
+    if not html or not html.strip():
+        return None
+    # lxml rejects str input with an XML encoding declaration, and NUL bytes.
+    html = _CONTROL.sub("", _XML_DECL.sub("", html, count=1))
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError, TypeError):
+        return None
+    return root if root is not None and root.find(".//body") is not None else root
+
+
+def remove_junk(root: HtmlElement) -> None:
+    """Drop scripts, styles, form controls and comments in place."""
+    for el in list(root.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
+        _drop_keep_tail(el)
+    for el in list(root.iter(*JUNK_TAGS)):
+        _drop_keep_tail(el)
+
+
+def _drop_keep_tail(el: lxml.etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def drop(el: HtmlElement) -> None:
+    """Remove an element but keep its tail text."""
+    _drop_keep_tail(el)
+
+
+def _walk_text(el: lxml.etree._Element, out: list[str]) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    block = tag in BLOCK_TAGS
+    if block:
+        out.append("\n")
+    if el.text and tag:
+        out.append(el.text)
+    for child in el:
+        _walk_text(child, out)
+    if block:
+        out.append("\n")
+    if el.tail:
+        out.append(el.tail)
+
+
+def block_lines(el: lxml.etree._Element) -> list[str]:
+    """Visible text of ``el`` as lines, one per block element or <br>."""
+    parts: list[str] = []
+    _walk_text(el, parts)
+    lines = (_WS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return [line for line in lines if line]
+
+
+def element_text(el: lxml.etree._Element) -> str:
+    """Whitespace-collapsed text of an element on one line."""
+    return _WS.sub(" ", " ".join(el.itertext())).strip()
+
+
+def has_class_word(el: HtmlElement, words: frozenset[str]) -> bool:
+    attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    if not attrs.strip():
+        return False
+    return any(tok in words for tok in re.split(r"[\s_\-]+", attrs) if tok) or any(
+        w in words for w in attrs.split()
+    )
+
+
+# --------------------------------------------------------------------------
+# density extractor
+
+
+def _nonspace_len(text: str) -> int:
+    return len(text) - text.count(" ")
+
+
+class _Stats:
+    __slots__ = ("link", "text")
+
+    def __init__(self) -> None:
+        self.text = 0
+        self.link = 0
+
+
+def _collect_stats(root: HtmlElement) -> dict[HtmlElement, _Stats]:
+    """Text and link-text lengths of every element, in one bottom-up pass."""
+    stats: dict[HtmlElement, _Stats] = {}
+    for el in root.iter():
+        stats[el] = _Stats()
+    for el in reversed(list(root.iter())):
+        st = stats[el]
+        own = _nonspace_len(_WS.sub("", el.text or "")) if isinstance(el.tag, str) else 0
+        st.text += own
+        if el.tag == "a":
+            st.link += own
+        for child in el:
+            cs = stats[child]
+            tail = _nonspace_len(_WS.sub("", child.tail or ""))
+            st.text += cs.text + tail
+            st.link += cs.text if el.tag == "a" else cs.link
+    return stats
+
+
+def _paragraph_score(text: str) -> float:
+    # A sentence-punctuation mark marks roughly one clause of prose; long
+    # unpunctuated runs are menus and lists.
+    return 1.0 + len(_SENTENCE_PUNCT.findall(text)) + min(len(text) / 60.0, 4.0)
+
+
+def _own_text(el: HtmlElement) -> str:
+    """Text directly in ``el`` and its inline children (not nested blocks)."""
+    parts = [el.text or ""]
+    for child in el:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag not in BLOCK_TAGS or tag == "br":
+            parts.append("".join(child.itertext()) if tag != "br" else "")
+        parts.append(child.tail or "")
+    return _WS.sub("", "".join(parts))
+
+
+def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlElement | None:
+    """The element most likely to hold the article body, or None."""
+    body = root.find(".//body")
+    if body is None:
+        body = root
+    stats = _collect_stats(body)
+    scores: dict[HtmlElement, float] = {}
+    for el in body.iter(*_PARAGRAPH_TAGS):
+        text = _own_text(el)
+        if len(text) < min_paragraph_chars:
+            continue
+        st = stats[el]
+        if st.text and st.link / st.text > 0.5:
+            continue
+        score = _paragraph_score(text)
+        parent = el.getparent()
+        if el.tag in ("div", "td", "section", "article") and parent is not None:
+            # Text that sits directly in a container: credit the container itself.
+            scores[el] = scores.get(el, 0.0) + score
+        weight = 1.0
+        anc = parent
+        for _ in range(2):
+            if anc is None or anc not in stats:  # stop at the body's parent
+                break
+            scores[anc] = scores.get(anc, 0.0) + score * weight
+            weight = 0.5
+            anc = anc.getparent()
+    best, best_score = None, 0.0
+    for el, score in scores.items():
+        st = stats[el]
+        link_density = st.link / st.text if st.text else 1.0
+        adjusted = score * (1.0 - link_density)
+        if adjusted > best_score:
+            best, best_score = el, adjusted
+    return best
+
+
+def prune_link_blocks(el: HtmlElement, noise_words: frozenset[str]) -> None:
+    """Inside a chosen body container, drop link lists and named noise blocks."""
+    stats = _collect_stats(el)
+    for child in list(el.iter()):
+        if child is el or not isinstance(child.tag, str) or child.getparent() is None:
+            continue
+        st = stats.get(child)
+        if st is None:
+            continue
+        if has_class_word(child, noise_words) and child.tag not in ("p", "span", "font"):
+            drop(child)
+        elif child.tag in ("ul", "ol", "table", "div", "dl") and st.text and st.link / st.text > 0.6:
+            drop(child)
+        elif child.tag in ("table", "ul", "ol", "dl") and st.text >= 30 and _is_data_block(child):
+            drop(child)
+
+
+def _is_data_block(el: HtmlElement) -> bool:
+    """A table or list of short unpunctuated cells (infobox, menu), not prose."""
+    text = "".join(el.itertext())
+    return len(_SENTENCE_PUNCT.findall(text)) * 100 < len(text) * 0.5
+
+
+def lines_to_text(lines: Iterable[str]) -> str:
+    return "\n\n".join(line for line in lines if line)
+
+
+def iter_elements(root: HtmlElement, tags: Iterable[str]) -> Iterator[HtmlElement]:
+    yield from root.iter(*tags)

@@ -1,0 +1,273 @@
+"""Headline, visible dateline and author for extraction."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import lxml.etree
+from lxml.html import HtmlElement
+
+from crawler.extract_dates import find_date
+from crawler.extract_dom import BLOCK_TAGS, element_text
+from crawler.extract_rules import Rules
+
+_ELLIPSIS = re.compile(r"\s*(\.\.\.|…+|\.{2,}|。。。)\s*$")
+_SPACE = re.compile(r"\s+")
+_TITLE_CLASS = re.compile(r"(^|[\s_\-])(art_?title|article[_\-]?title|title|tit|headline|biaoti|bt)(\d|$|[\s_\-])", re.I)
+_MAX_TITLE = 200
+
+# Names after 记者/作者: two to four Han characters (optionally with a middle
+# dot), several of them separated by spaces or 、.
+_CN_NAME = r"[\u4e00-\u9fff][\u4e00-\u9fff·•]{1,3}"
+_NAME_LIST = re.compile(rf"\s*[:：]?\s*({_CN_NAME}(?:[\s、，,/]+{_CN_NAME})*)")
+_NAME_TRAILERS = re.compile(r"(报道|報道|摄影|攝影|摄|攝|通讯员|通訊員|发自|發自|整理|编译|編譯)$")
+_EN_BYLINE = re.compile(r"^(?:By|BY|by)\s+([A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3})\b")
+_NOT_NAMES = frozenset({"本报", "本報", "本网", "本網", "新华社", "新華社", "中新网", "中新網", "通讯员", "通訊員"})
+
+
+@dataclass(frozen=True)
+class Line:
+    """One visible line of the page and the share of its text inside links."""
+
+    text: str
+    link_share: float
+
+
+def _norm(s: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", s)).lower()
+
+
+def page_lines(root: HtmlElement) -> list[Line]:
+    """Visible lines of the page, each with its link share (for skipping link lists)."""
+    body = root.find(".//body")
+    if body is None:
+        body = root
+    lines: list[Line] = []
+    cur: list[str] = []
+    link_chars = 0
+
+    def flush() -> None:
+        nonlocal cur, link_chars
+        text = _SPACE.sub(" ", "".join(cur)).strip()
+        if text:
+            total = len(text.replace(" ", ""))
+            lines.append(Line(text, min(1.0, link_chars / total) if total else 0.0))
+        cur, link_chars = [], 0
+
+    def walk(el: lxml.etree._Element, in_link: bool) -> None:
+        nonlocal link_chars
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in BLOCK_TAGS:
+            flush()
+        link = in_link or tag == "a"
+        if el.text and tag:
+            cur.append(el.text)
+            if link:
+                link_chars += len(el.text.strip().replace(" ", ""))
+        for child in el:
+            walk(child, link)
+        if tag in BLOCK_TAGS:
+            flush()
+        if el.tail:
+            cur.append(el.tail)
+            if in_link:
+                link_chars += len(el.tail.strip().replace(" ", ""))
+
+    walk(body, False)
+    flush()
+    return lines
+
+
+# --------------------------------------------------------------------------
+# title
+
+
+def _meta_values(root: HtmlElement, keys: tuple[str, ...]) -> list[str]:
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        content = _SPACE.sub(" ", meta.get("content") or "").strip()
+        if key in keys and content and key not in found:
+            found[key] = content
+    return [found[k] for k in keys if k in found]
+
+
+def _headings(root: HtmlElement) -> list[str]:
+    """Heading-like texts in document order of preference: h1, title-classed blocks, h2, h3."""
+    out: list[str] = []
+    body = root.find(".//body")
+    if body is None:
+        return out
+    groups: list[list[HtmlElement]] = [list(body.iter("h1")), [], list(body.iter("h2")), list(body.iter("h3"))]
+    for el in body.iter("div", "td", "span", "p", "strong", "font", "header", "h4"):
+        if _TITLE_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            groups[1].append(el)
+            if len(groups[1]) > 40:
+                break
+    for group in groups:
+        for el in group:
+            if any(anc.tag == "a" for anc in el.iterancestors()):
+                continue
+            text = element_text(el)
+            if 4 <= len(text) <= _MAX_TITLE:
+                out.append(text)
+    return out
+
+
+def _split_title(raw: str, rules: Rules) -> list[str]:
+    return [p.strip() for p in rules.title_separators.split(raw) if p and p.strip()]
+
+
+def _strip_site(raw: str, site_names: list[str], rules: Rules) -> str:
+    """Remove a site-name segment from either end of a <title>."""
+    parts = _split_title(raw, rules)
+    if len(parts) <= 1:
+        return raw.strip()
+    names = {_norm(n) for n in site_names}
+    if _norm(parts[0]) in names:
+        parts = parts[1:]
+    elif len(parts) > 1:
+        parts = parts[:-1]
+    # Rejoin with the original text between the remaining parts.
+    first, last = parts[0], parts[-1]
+    start = raw.find(first)
+    end = raw.rfind(last) + len(last)
+    return raw[start:end].strip() if 0 <= start < end else first
+
+
+def choose_title(root: HtmlElement, rules: Rules) -> str | None:
+    title_el = root.find(".//title")
+    raw = element_text(title_el) if title_el is not None else ""
+    metas = _meta_values(root, rules.title_meta)
+    sites = _meta_values(root, rules.site_name_meta)
+    core = _strip_site(raw, sites, rules) if raw else ""
+    full_texts = [t for t in [*metas, core, raw] if t]
+    site_norms = {_norm(s) for s in sites}
+
+    for heading in _headings(root):
+        h = _norm(heading)
+        if h in site_norms:
+            continue
+        truncated = _ELLIPSIS.search(heading)
+        if truncated:
+            prefix = _norm(heading[: truncated.start()])
+            for full in (*metas, core):
+                if len(prefix) >= 4 and _norm(full).startswith(prefix) and len(_norm(full)) > len(prefix):
+                    return full
+            continue
+        if any(h == _norm(t) for t in full_texts) or (core and len(h) >= 4 and h in _norm(core)):
+            return heading
+    if metas:
+        return _strip_site(metas[0], sites, rules)
+    if core:
+        return core
+    headings = _headings(root)
+    return headings[0] if headings else None
+
+
+def find_title_line(lines: list[Line], title: str | None) -> int | None:
+    """Index of the line holding the headline, if any."""
+    if not title:
+        return None
+    t = _norm(title)
+    if not t:
+        return None
+    prefix = _norm(_ELLIPSIS.sub("", title))[:20]
+    for i, line in enumerate(lines):
+        n = _norm(line.text)
+        if line.link_share > 0.5:
+            continue
+        if n == t or (len(n) >= 4 and (n in t or t in n) and len(n) <= 2 * len(t) + 20):
+            return i
+        if prefix and len(prefix) >= 8 and n.startswith(prefix) and len(n) <= len(t) + 10:
+            return i
+    return None
+
+
+# --------------------------------------------------------------------------
+# visible dateline
+
+
+def _labelled_date(text: str, rules: Rules) -> tuple[str, int] | None:
+    """A date that follows a label such as 发布时间：; (value, label strength)."""
+    for strength, rx in enumerate(rules.date_labels):
+        for m in rx.finditer(text):
+            hit = find_date(text[m.end() : m.end() + 40])
+            if hit and hit[1] <= 3:
+                return hit[0], strength
+    return None
+
+
+def visible_date(lines: list[Line], title_idx: int | None, rules: Rules) -> tuple[str | None, bool]:
+    """Date printed near the headline: (value, labelled?).
+
+    Looks a few lines above and a dozen below the headline, skipping link-list
+    lines (related stories carry their own dates); labelled dates win, then
+    the one closest to the headline.
+    """
+    if title_idx is None:
+        window = list(range(min(len(lines), 60)))
+    else:
+        below = range(title_idx, min(len(lines), title_idx + 12))
+        above = range(max(0, title_idx - 3), title_idx)
+        window = [*below, *reversed(above)]
+    labelled: list[tuple[int, int, str]] = []
+    plain: list[tuple[int, str]] = []
+    for rank, i in enumerate(window):
+        line = lines[i]
+        if line.link_share > 0.5:
+            continue
+        hit = _labelled_date(line.text, rules)
+        if hit:
+            labelled.append((hit[1], rank, hit[0]))
+            continue
+        found = find_date(line.text)
+        # Unlabelled dates count only on short lines: a date inside a long
+        # paragraph is usually an event date, not the dateline.
+        if found and len(line.text) <= 80:
+            plain.append((rank, found[0]))
+    if labelled:
+        return min(labelled)[2], True
+    if plain:
+        return min(plain)[1], False
+    return None, False
+
+
+def labelled_date_anywhere(lines: list[Line], rules: Rules) -> str | None:
+    for line in lines:
+        if line.link_share <= 0.5:
+            hit = _labelled_date(line.text, rules)
+            if hit and hit[1] == 0:
+                return hit[0]
+    return None
+
+
+# --------------------------------------------------------------------------
+# author
+
+
+def _names_after(text: str, label_end: int) -> list[str]:
+    m = _NAME_LIST.match(text, label_end)
+    if not m:
+        return []
+    names = []
+    for raw in re.split(r"[\s、，,/]+", m.group(1)):
+        name = _NAME_TRAILERS.sub("", raw)
+        if 2 <= len(name) <= 4 and name not in _NOT_NAMES:
+            names.append(name)
+    return names
+
+
+def find_author(lines: list[str], rules: Rules) -> str | None:
+    """Names after 作者/记者 (or an English "By ..." byline) in the given lines."""
+    for text in lines:
+        for m in rules.author_labels.finditer(text):
+            names = _names_after(text, m.end())
+            if names:
+                return " ".join(dict.fromkeys(names))
+        en = _EN_BYLINE.match(text)
+        if en:
+            return en.group(1)
+    return None

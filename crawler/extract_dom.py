@@ -38,13 +38,11 @@ JUNK_TAGS: tuple[str, ...] = (
 )
 
 BLOCK_TAGS = frozenset(
-    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr td th table tbody thead section article "
-    "blockquote pre header footer figure figcaption dd dt dl main aside nav form center hr "
-    "address fieldset legend caption details summary".split()
+    ["p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table", "tbody", "thead", "section", "article", "blockquote", "pre", "header", "footer", "figure", "figcaption", "dd", "dt", "dl", "main", "aside", "nav", "form", "center", "hr", "address", "fieldset", "legend", "caption", "details", "summary"]
 )
-_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-_CONTAINERS = frozenset("div td article section main center form body blockquote dd span font".split())
-_PARAGRAPH_TAGS = frozenset("p td pre div li dd blockquote font span section article".split())
+_HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+_CONTAINERS = frozenset(["div", "td", "article", "section", "main", "center", "form", "body", "blockquote", "dd", "span", "font"])
+_PARAGRAPH_TAGS = frozenset(["p", "td", "pre", "div", "li", "dd", "blockquote", "font", "span", "section", "article"])
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000]+")
 _SENTENCE_PUNCT = re.compile(r"[，。！？；、,.!?;]")
@@ -62,7 +60,7 @@ def parse(html: str) -> HtmlElement | None:
         root = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError, TypeError):
         return None
-    return root if root is not None and root.find(".//body") is not None else root
+    return root
 
 
 def remove_junk(root: HtmlElement) -> None:
@@ -226,11 +224,7 @@ def prune_link_blocks(el: HtmlElement, noise_words: frozenset[str]) -> None:
         st = stats.get(child)
         if st is None:
             continue
-        if has_class_word(child, noise_words) and child.tag not in ("p", "span", "font"):
-            drop(child)
-        elif child.tag in ("ul", "ol", "table", "div", "dl") and st.text and st.link / st.text > 0.6:
-            drop(child)
-        elif child.tag in ("table", "ul", "ol", "dl") and st.text >= 30 and _is_data_block(child):
+        if (has_class_word(child, noise_words) and child.tag not in ("p", "span", "font")) or (child.tag in ("ul", "ol", "table", "div", "dl") and st.text and st.link / st.text > 0.6) or (child.tag in ("table", "ul", "ol", "dl") and st.text >= 30 and _is_data_block(child)):
             drop(child)
 
 

@@ -167,23 +167,36 @@ def choose_title(root: HtmlElement, rules: Rules) -> str | None:
     return headings[0] if headings else None
 
 
-def find_title_line(lines: list[Line], title: str | None) -> int | None:
-    """Index of the line holding the headline, if any."""
+def find_title_lines(lines: list[Line], title: str | None, limit: int = 3) -> list[int]:
+    """Indexes of lines that hold the headline, best match first.
+
+    Pages repeat the headline (a stray <title> copy, breadcrumbs, the heading
+    itself), so several are returned; exact matches rank first.
+    """
     if not title:
-        return None
+        return []
     t = _norm(title)
     if not t:
-        return None
+        return []
     prefix = _norm(_ELLIPSIS.sub("", title))[:20]
+    scored: list[tuple[int, int]] = []
     for i, line in enumerate(lines):
         n = _norm(line.text)
-        if line.link_share > 0.5:
+        if line.link_share > 0.5 or len(n) < 4:
             continue
-        if n == t or (len(n) >= 4 and (n in t or t in n) and len(n) <= 2 * len(t) + 20):
-            return i
-        if prefix and len(prefix) >= 8 and n.startswith(prefix) and len(n) <= len(t) + 10:
-            return i
-    return None
+        if n == t:
+            scored.append((0, i))
+        elif n in t and len(n) >= 0.5 * len(t):
+            scored.append((1, i))
+        elif (t in n and len(n) <= 2 * len(t) + 20) or (len(prefix) >= 8 and n.startswith(prefix) and len(n) <= len(t) + 10):
+            scored.append((2, i))
+    return [i for _, i in sorted(scored)[:limit]]
+
+
+def find_title_line(lines: list[Line], title: str | None) -> int | None:
+    """Index of the line holding the headline, if any."""
+    found = find_title_lines(lines, title, limit=1)
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------
@@ -200,13 +213,22 @@ def _labelled_date(text: str, rules: Rules) -> tuple[str, int] | None:
     return None
 
 
-def visible_date(lines: list[Line], title_idx: int | None, rules: Rules) -> tuple[str | None, bool]:
+def visible_date(lines: list[Line], title_idxs: list[int], rules: Rules) -> tuple[str | None, bool]:
     """Date printed near the headline: (value, labelled?).
 
-    Looks a few lines above and a dozen below the headline, skipping link-list
-    lines (related stories carry their own dates); labelled dates win, then
-    the one closest to the headline.
+    Tries each headline position in turn, then the top of the page.
     """
+    for idx in title_idxs:
+        found = _date_near(lines, idx, rules)
+        if found[0]:
+            return found
+    return _date_near(lines, None, rules)
+
+
+def _date_near(lines: list[Line], title_idx: int | None, rules: Rules) -> tuple[str | None, bool]:
+    """Looks a few lines above and a dozen below the headline, skipping
+    link-list lines (related stories carry their own dates); labelled dates
+    win, then the one closest to the headline."""
     if title_idx is None:
         window = list(range(min(len(lines), 60)))
     else:

@@ -28,7 +28,7 @@ from crawler.extract_meta import (
     Line,
     choose_title,
     find_author,
-    find_title_line,
+    find_title_lines,
     labelled_date_anywhere,
     page_lines,
     visible_date,
@@ -107,9 +107,10 @@ def _drop_noise_blocks(root: HtmlElement, rules: Rules) -> HtmlElement:
     """A copy without nav/footer/aside and blocks whose class or id names noise."""
     work = copy.deepcopy(root)
     for el in list(work.iter()):
-        if isinstance(el.tag, str) and el.getparent() is not None and el.tag not in ("body", "html"):
-            if el.tag in ("nav", "footer", "aside") or dom.has_class_word(el, rules.noise_class_words):
-                dom.drop(el)
+        if not isinstance(el.tag, str) or el.getparent() is None or el.tag in ("body", "html"):
+            continue
+        if el.tag in ("nav", "footer", "aside") or dom.has_class_word(el, rules.noise_class_words):
+            dom.drop(el)
     return work
 
 
@@ -212,14 +213,12 @@ def _compact(text: str) -> str:
 # date
 
 
-def _choose_date(
-    root: HtmlElement, lines: list[Line], title_idx: int | None, url: str, rules: Rules
-) -> str | None:
+def _choose_date(root: HtmlElement, lines: list[Line], title_idxs: list[int], url: str, rules: Rules) -> str | None:
     """Publication date: specific meta tags and labelled datelines first, URL last."""
     meta = date_from_meta(root, rules)
     strong_meta = meta[0] if meta and rules.date_meta[meta[1]] not in _WEAK_META_NAMES else None
     weak_meta = meta[0] if meta and not strong_meta else None
-    seen, labelled = visible_date(lines, title_idx, rules) if lines else (None, False)
+    seen, labelled = visible_date(lines, title_idxs, rules) if lines else (None, False)
     if seen and labelled:
         return seen
     return (
@@ -251,8 +250,9 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     jsonld_date = date_from_jsonld(root)  # read before scripts are dropped
     dom.remove_junk(root)
     lines = page_lines(root)
-    title_idx = find_title_line(lines, title)
-    date = _choose_date(root, lines, title_idx, url, rules) or jsonld_date or fallback_date
+    title_idxs = find_title_lines(lines, title)
+    title_idx = title_idxs[0] if title_idxs else None
+    date = _choose_date(root, lines, title_idxs, url, rules) or jsonld_date or fallback_date
 
     body = clean_lines(choose_body(body_candidates(root, url, rules)), title, rules)
     text = dom.lines_to_text(body)

@@ -36,7 +36,7 @@ _SCRIPT_RANGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("he", re.compile("[\u0590-\u05ff]")),
 )
 _EN_FUNCTION_WORDS = frozenset(
-    "the and of to in is that for it with was on as are this by be from at have will has its an".split()
+    ["the", "and", "of", "to", "in", "is", "that", "for", "it", "with", "was", "on", "as", "are", "this", "by", "be", "from", "at", "have", "will", "has", "its", "an"]
 )
 
 # Chinese punctuation that happens to live in the full-width ASCII block (or
@@ -50,7 +50,7 @@ _converter_lock = threading.Lock()
 
 def strip_inline_pinyin(text: str) -> str:
     """Remove "(bào)"-style pinyin glosses that follow Han characters."""
-    if not text or "(" not in text and "（" not in text:
+    if not text or ("(" not in text and "（" not in text):
         return text
     return _INLINE_PINYIN.sub("", text)
 

@@ -21,7 +21,11 @@ _MAX_TITLE = 200
 # Names after 记者/作者: two to four Han characters (optionally with a middle
 # dot), several of them separated by spaces or 、.
 _CN_NAME = r"[\u4e00-\u9fff][\u4e00-\u9fff·•]{1,3}"
-_NAME_LIST = re.compile(rf"\s*[:：]?\s*({_CN_NAME}(?:[\s、，,/]+{_CN_NAME})*)")
+# The names must end at a delimiter: "记者从会上获悉" is a sentence, not a byline.
+_NAME_LIST = re.compile(rf"\s*[:：]?\s*({_CN_NAME}(?:[\s、，,/]+{_CN_NAME})*)(?=[\s）)】\]，,。;；]|$)")
+# A byline label starts a line or follows an opening bracket or a space;
+# "原作者所有" inside a disclaimer sentence is not one.
+_LABEL_START = re.compile(r"(^|[\s（(【\[|/／,，])$")
 _NAME_TRAILERS = re.compile(r"(报道|報道|摄影|攝影|摄|攝|通讯员|通訊員|发自|發自|整理|编译|編譯)$")
 _EN_BYLINE = re.compile(r"^(?:By|BY|by)\s+([A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3})\b")
 _NOT_NAMES = frozenset({"本报", "本報", "本网", "本網", "新华社", "新華社", "中新网", "中新網", "通讯员", "通訊員"})
@@ -286,6 +290,8 @@ def find_author(lines: list[str], rules: Rules) -> str | None:
     """Names after 作者/记者 (or an English "By ..." byline) in the given lines."""
     for text in lines:
         for m in rules.author_labels.finditer(text):
+            if not _LABEL_START.search(text[: m.start()]):
+                continue
             names = _names_after(text, m.end())
             if names:
                 return " ".join(dict.fromkeys(names))

@@ -16,6 +16,7 @@ RULES_PATH = Path(__file__).with_name("data") / "boilerplate.yaml"
 class Rules:
     drop_line: tuple[re.Pattern[str], ...]
     cut_from: tuple[re.Pattern[str], ...]
+    disclaimer: tuple[re.Pattern[str], ...]
     meta_line: tuple[re.Pattern[str], ...]
     meta_line_max_chars: int
     date_labels: tuple[re.Pattern[str], ...]
@@ -32,6 +33,9 @@ class Rules:
     def is_cut_line(self, line: str) -> bool:
         return any(rx.search(line) for rx in self.cut_from)
 
+    def is_disclaimer(self, line: str) -> bool:
+        return any(rx.search(line) for rx in self.disclaimer)
+
     def is_meta_line(self, line: str) -> bool:
         return len(line) <= self.meta_line_max_chars and any(rx.search(line) for rx in self.meta_line)
 
@@ -46,6 +50,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
     return Rules(
         drop_line=_compile_all(data["drop_line"]),
         cut_from=_compile_all(data["cut_from"]),
+        disclaimer=_compile_all(data["disclaimer"]),
         meta_line=_compile_all(data["meta_line"]),
         meta_line_max_chars=int(data["meta_line_max_chars"]),
         date_labels=tuple(re.compile(f"(?:{p})\\s*[:：]?\\s*") for p in data["date_labels"]),

@@ -46,6 +46,8 @@ _HEAD_LINES = 4
 # <meta> date tags ranked below this index in date_meta are generic ("date",
 # modified time) and lose against a dateline printed near the headline.
 _MIN_DEDUP_CHARS = 40
+# A line this long is body prose: metadata lines are no longer dropped after it.
+_PARAGRAPH_CHARS = 60
 # Tie-breaking bonus in choose_body (in units of overlap F1): readability and
 # the density extractor are the more precise on Chinese pages, trafilatura on
 # alphabetic ones (measured on the extraction benchmark, not per page).
@@ -186,10 +188,9 @@ def clean_lines(lines: list[str], title: str | None, rules: Rules) -> list[str]:
     """Drop boilerplate lines, the repeated headline and the dateline."""
     out: list[str] = []
     seen: set[str] = set()
-    n = len(lines)
     norm_title = _compact(title) if title else ""
     for i, line in enumerate(lines):
-        if rules.is_cut_line(line) and i >= n * (1 - _TAIL_SHARE):
+        if (rules.is_cut_line(line) and _in_tail(lines, i)) or (i > 0 and rules.is_disclaimer(line)):
             break
         if rules.is_drop_line(line):
             continue
@@ -199,10 +200,32 @@ def clean_lines(lines: list[str], title: str | None, rules: Rules) -> list[str]:
         if len(key) >= _MIN_DEDUP_CHARS and key in seen:
             continue
         seen.add(key)
-        if len(out) < _HEAD_LINES and (rules.is_meta_line(line) or (norm_title and _compact(line) == norm_title)):
+        in_head = len(out) < _HEAD_LINES and not any(len(x) >= _PARAGRAPH_CHARS for x in out)
+        if in_head and (rules.is_meta_line(line) or (norm_title and _compact(line) == norm_title)):
             continue
         out.append(line)
-    return out
+    return cut_dated_list_tail(out)
+
+
+_DATED_ITEM = re.compile(r"^.{4,150}?\s(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\)?$")
+
+
+def cut_dated_list_tail(lines: list[str]) -> list[str]:
+    """Drop a closing run of "headline 2022-10-09" items: a related-stories
+    list whose heading the extractor did not keep."""
+    end = len(lines)
+    start = end
+    while start > 0 and _DATED_ITEM.match(lines[start - 1]):
+        start -= 1
+    if end - start >= 2 and _in_tail(lines, start):
+        return lines[:start]
+    return lines
+
+
+def _in_tail(lines: list[str], i: int) -> bool:
+    """True if line ``i`` starts in the last _TAIL_SHARE of the text (by characters)."""
+    total = sum(len(line) for line in lines)
+    return sum(len(line) for line in lines[:i]) >= total * (1 - _TAIL_SHARE)
 
 
 def _compact(text: str) -> str:

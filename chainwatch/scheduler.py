@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -138,12 +139,22 @@ def _terminate(proc: subprocess.Popen, grace: float = CHILD_GRACE_SECONDS) -> No
 # ---------------------------------------------------------------- the scheduler
 
 
-def build_scheduler(app: AppContext, crawl_command: Sequence[str] | None = None) -> BackgroundScheduler:
+class Scheduler(BackgroundScheduler):
+    def _process_jobs(self):
+        # APScheduler 3 makes one more pass after shutdown(); with the executors already closed it
+        # cannot run the due jobs but still advances their next run time, silently skipping a crawl
+        # or a digest that was due at that moment. Leave them due for the next start instead.
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
+def build_scheduler(app: AppContext, crawl_command: Sequence[str] | None = None) -> Scheduler:
     """A started-but-paused scheduler with its jobs ensured; call ``.resume()`` to let it run."""
     global _runtime
     _runtime = Runtime(app=app, crawl_command=list(crawl_command or default_crawl_command()))
     zone = get_zone(app.config.timezone)
-    scheduler = BackgroundScheduler(
+    scheduler = Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=app.db.engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1},

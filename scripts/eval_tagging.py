@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tagging import Tagger  # noqa: E402
-from tagging.gazetteer import Gazetteer  # noqa: E402
-from tagging.normalize import normalize_text  # noqa: E402
+from tagging import Tagger
+from tagging.gazetteer import Gazetteer
+from tagging.normalize import normalize_text, original_form
 
 DEFAULT_CORPUS = Path("/work/shared/eval/corpus")
 DEFAULT_URL_STYLE = "/news/{id}.html"
@@ -35,7 +35,7 @@ def article_path(site: dict, art: dict) -> str:
         p = str(p).strip()
         return p if p.startswith("/") else "/" + p
     style = site.get("url_style") or DEFAULT_URL_STYLE
-    y, mo, d = (str(art.get("published") or "0000-00-00")[:10].split("-") + ["00", "00"])[:3]
+    y, mo, d = [*str(art.get("published") or "0000-00-00")[:10].split("-"), "00", "00"][:3]
     out = (style.replace("{yyyymmdd}", y + mo + d).replace("{yyyymm}", y + mo).replace("{yyyy}", y)
            .replace("{mm}", mo).replace("{dd}", d).replace("{id}", str(art.get("id"))))
     return out if out.startswith("/") else "/" + out
@@ -44,16 +44,12 @@ def article_path(site: dict, art: dict) -> str:
 def site_region(gaz: Gazetteer, site: dict) -> str | None:
     """The region a source is about, from its name (河南产业新闻网 -> 410000), as configured for a source."""
     name = normalize_text(str(site.get("name") or ""), site.get("lang"))
-    best = None
-    for i in range(len(name)):
+    for i in range(len(name)):  # leftmost-longest Chinese place name; romanised company names are not places
         for j in range(min(len(name), i + 12), i + 1, -1):
-            regions = gaz.find(name[i:j])
-            if len(regions) == 1:
-                best = regions[0]
-                break
-        if best:
-            break
-    return best.code if best else None
+            regions = [r for r in gaz.find(name[i:j]) if r.level != "county" or r.name == name[i:j]]
+            if regions and "\u4e00" <= name[i] <= "\u9fff":
+                return regions[0].code  # find() sorts provinces first
+    return None
 
 
 def export_record(tagger: Tagger, site: dict, art: dict, src_region: str | None) -> dict:
@@ -71,12 +67,21 @@ def export_record(tagger: Tagger, site: dict, art: dict, src_region: str | None)
         "relevant": a.relevant,
         "regions": [r.code for r in a.regions],
         "chains": [c.slug for c in a.chains],
-        "alliances": [{"name": e.name, "region": e.region_code, "date": e.date.isoformat() if e.date else None}
-                      for e in a.events_of("alliance")],
+        # names as written in the article's own script (FORMAT.md), found back through the normalisation
+        "alliances": [{"name": _as_written(art, lang, e.name or ""), "region": e.region_code,
+                       "date": e.date.isoformat() if e.date else None} for e in a.events_of("alliance")],
         "targets": [{"region": e.region_code, "metric": e.metric, "value": e.value, "unit": e.unit, "year": e.year}
                     for e in a.events_of("target")],
         "duplicate_of": None,
     }
+
+
+def _as_written(art: dict, lang: str | None, name: str) -> str:
+    for field in ("body", "title"):
+        form = original_form(art.get(field) or "", lang, name)
+        if form != name or name in (art.get(field) or ""):
+            return form
+    return name
 
 
 def main() -> int:

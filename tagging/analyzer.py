@@ -213,7 +213,7 @@ class Tagger:
         found: list[TargetHit] = find_targets(b_sents, english=english, pub_year=pub_year, in_title=False)
         found += find_targets(t_sents, english=english, pub_year=pub_year, in_title=True)
         out: list[EventTag] = []
-        seen: set[tuple] = set()
+        kept: list[TargetHit] = []
         for t in found:
             region = main_region
             for m in body_mentions:
@@ -221,10 +221,9 @@ class Tagger:
                         and t.sentence.start <= m.start < t.sentence.end):
                     region = m.code
                     break
-            key = (region, round(t.value, 6), t.unit, t.year)
-            if key in seen:
+            if any(_same_target(k, t) for k in kept):
                 continue
-            seen.add(key)
+            kept.append(t)
             out.append(EventTag("target", region_code=region, metric=t.metric, value=t.value, unit=t.unit,
                                 year=t.year, evidence=t.sentence.text, start=None if t.in_title else t.start,
                                 end=None if t.in_title else t.end))
@@ -243,6 +242,18 @@ class Tagger:
         return [EventTag("chain_chief", name=name, region_code=main_region, chain_slug=chain,
                          evidence=h.sentence.text, start=None if h.in_title else h.start,
                          end=None if h.in_title else h.end)]
+
+
+def _same_target(a: TargetHit, b: TargetHit) -> bool:
+    """The same goal stated twice: in the title and the body, or twice in the body with a similar metric."""
+    if a.unit != b.unit or abs(a.value - b.value) > 1e-9 * max(abs(a.value), 1.0):
+        return False
+    if a.year is not None and b.year is not None and a.year != b.year:
+        return False
+    if a.in_title or b.in_title:
+        return True
+    x, y = _norm_name(a.metric), _norm_name(b.metric)
+    return x in y or y in x or difflib.SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.5
 
 
 def _norm_name(s: str) -> str:

@@ -32,3 +32,35 @@ def normalize_text(text: str, language: str | None = None) -> str:
     if language and language.lower().replace("_", "-") in ("zh-hant", "zh-tw", "zh-hk", "zh-mo"):
         text = to_simplified(text)
     return text
+
+
+def normalize_with_map(text: str, language: str | None = None) -> tuple[str, list[int]]:
+    """normalize_text, plus for each output character the index of its source character.
+
+    OpenCC's t2s conversion keeps the length for nearly all text; where it does not, the map
+    falls back to the pinyin-stripped positions (close enough for evidence).
+    """
+    keep: list[int] = []
+    pos = 0
+    parts: list[str] = []
+    for m in _INLINE_PINYIN.finditer(text or ""):
+        parts.append(text[pos : m.start()])
+        keep.extend(range(pos, m.start()))
+        pos = m.end()
+    parts.append((text or "")[pos:])
+    keep.extend(range(pos, len(text or "")))
+    stripped = "".join(parts)
+    out = normalize_text(stripped, language) if language else stripped
+    if len(out) != len(stripped):
+        keep = keep[: len(out)] + [len(text or "")] * max(0, len(out) - len(keep))
+    return out, keep
+
+
+def original_form(original: str, language: str | None, normalised_fragment: str) -> str:
+    """The fragment as written in the original text (traditional script, inline pinyin removed)."""
+    norm, index = normalize_with_map(original, language)
+    i = norm.find(normalised_fragment)
+    if i < 0 or not normalised_fragment:
+        return normalised_fragment
+    j = i + len(normalised_fragment) - 1
+    return strip_inline_pinyin(original[index[i] : index[j] + 1])

@@ -85,9 +85,10 @@ def en_quantities(text: str) -> list[Quantity]:
     out: list[Quantity] = []
     for m in _EN.finditer(text):
         cur, num, mult, unit, pct = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
-        if _EN_DATE_BEFORE.search(text, 0, m.start()) or re.search(r"(?:no\.|number)\s*$", text[max(0, m.start() - 8) : m.start()], re.I):
-            if not (mult or unit or pct):
-                continue
+        bare = not (mult or unit or pct)
+        if bare and (_EN_DATE_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+                     or re.search(r"(?:no\.|number)\s*$", text[max(0, m.start() - 8) : m.start()], re.I)):
+            continue
         value = _num(num) * (EN_MULT[mult.lower()] if mult else 1)
         u: str | None = None
         if pct:

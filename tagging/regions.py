@@ -270,9 +270,7 @@ class RegionFinder:
                     continue
                 if c in o.codes and len(o.codes) == 1:
                     s += 3
-                elif anc & set(o.codes):
-                    s += 2
-                elif any(gaz.is_ancestor(c, x) for x in o.codes):
+                elif anc & set(o.codes) or any(gaz.is_ancestor(c, x) for x in o.codes):
                     s += 2
                 elif any(gaz.province_of(x) == prov for x in o.codes):
                     s += 1 / len(o.codes)

@@ -9,7 +9,7 @@ _PARA = re.compile(r"\n\s*\n")
 # Chinese sentence ends; English ". " or "." glued to a capital (machine-translated text
 # often lacks the space: "development.According"), "!" and "?".
 _SENT_END = re.compile(r"[。！？!?]+[”’\"）)]?|\.(?=\s|$|[A-Z“\"(])")
-_CLAUSE = re.compile(r"[，,；;：:、]|——|\s{2,}|(?<=[\u4e00-\u9fff%”\d]) (?=[\u4e00-\u9fff“])")
+_CLAUSE = re.compile(r"[，；;：:、]|(?<!\d),|,(?!\d{3})|——|\s{2,}|(?<=[\u4e00-\u9fff%”\d]) (?=[\u4e00-\u9fff“])")
 
 
 @dataclass(frozen=True, slots=True)

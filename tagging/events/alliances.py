@@ -13,8 +13,9 @@ _ZH_TRIGGER = re.compile(r"成立大会|揭牌成立|正式成立|宣告成立|�
 _ZH_EXISTING = re.compile(r"成立于|成立以来|成立\d+周年|成立.{0,3}周年|已成立|早已|此前成立|去年成立|成立后")
 _ZH_RANGE = re.compile(r"(?:从|自)\d{1,2}月\d{1,2}日(?:开始|起|以来)|相继|先后|陆续")
 _ZH_DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日|(?<![\d月])(\d{1,2})日(?!报)")
+_ZH_INDUSTRY = re.compile(r"产业|行业|技术|创新|制造|材料|装备|汽车|医药|食品|能源|电子|信息")
 _ZH_GENERIC_START = re.compile(r"^(?:\d+|[一二三四五六七八九十两几多各该本全我其这此首个大家批]|产业|行业)")
-_ZH_BOUNDARY = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9（）()]|随着|加入|成为|围绕|依托|推动|组建|成立|由|在|与|和|的|是|为|将|了|据|日")
+_ZH_BOUNDARY = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9（）()]|随着|标志着|加入|成为|围绕|依托|推动|组建|成立|由|在|与|和|的|是|为|将|了|据|日")
 
 _EN_ALLIANCE = re.compile(r"\b(alliance)\b(?!s)", re.I)
 _EN_TRIGGER_AFTER = re.compile(
@@ -27,12 +28,10 @@ _EN_TRIGGER_BEFORE = re.compile(
     r"inaugurated|founded)\s+(?:the\s+)?$", re.I)
 _EN_EXISTING = re.compile(r"since its (?:establishment|founding)|anniversary|established in (?:19|20)\d\d|"
                           r"was founded in (?:19|20)\d\d", re.I)
-_EN_STOP = frozenset("the a an of on in at by to for with from that this its their his our as was is are "
-                     "were will has have had first new joined joining member members unit units vice chairman "
-                     "elected group which who after before".split())
+_EN_STOP = frozenset(["the", "a", "an", "of", "on", "in", "at", "by", "to", "for", "with", "from", "that", "this", "its", "their", "his", "our", "as", "was", "is", "are", "were", "will", "has", "have", "had", "first", "joined", "joining", "member", "members", "unit", "units", "vice", "chairman", "elected", "group", "which", "who", "after", "before"])
 _EN_SMALL = frozenset({"and", "of", "the", "for", "in"})
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-_EN_MONTH = ("january february march april may june july august september october november december").split()
+_EN_MONTH = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _EN_DATE = re.compile(r"\b(" + "|".join(_EN_MONTH) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+((?:19|20)\d\d))?", re.I)
 _EN_RANGE = re.compile(r"\bfrom\s+(?:" + "|".join(_EN_MONTH) + r")|\bone after another\b|\bsuccessively\b", re.I)
 
@@ -88,7 +87,7 @@ def _zh_names(sent: Span, region_starts: dict[int, int]) -> list[tuple[str, int,
                 cut = b.end()
             start = lo + cut
         name = t[start:end]
-        if len(name) - len(m.group()) < 2 or _ZH_GENERIC_START.match(name):
+        if len(name) - len(m.group()) < 2 or _ZH_GENERIC_START.match(name) or not _ZH_INDUSTRY.search(name):
             continue
         rest = t[end:]
         clause_rest = re.split(r"[，。；！？,;]", rest)[0]

@@ -18,9 +18,10 @@ from ..numbers import TARGET_UNITS, Quantity, en_quantities, zh_quantities
 from ..sentences import Span, clauses
 
 _ZH_GOAL = re.compile(r"力争|力促|争取|目标|确保|预计到|计划到|规划|提出|将|要|突破|不低于|保持在|稳定在|提高到|提升到")
-_ZH_GOAL_STRONG = re.compile(r"力争|力促|争取|目标|确保|预计到|计划到|提出|将")
+_ZH_GOAL_STRONG = re.compile(r"力争|力促|争取|目标|确保|预计到|计划到|提出")
+_ZH_GOAL_WEAK = re.compile(r"(?<![即])将(?!近)")
 _ZH_PAST = re.compile(r"前三季度|上半年|前两个月|一季度|[1一][—\-－~至][0-9一二三四五六七八九十]+月|今年以来|去年|上年|截至|截止")
-_ZH_STRONG_ACHIEVED = re.compile(r"同比|比上年|较上年|已经|已|累计|首次|签约|签署|入盟|成为")
+_ZH_STRONG_ACHIEVED = re.compile(r"同比|比上年|较上年|已经|已|累计|首次|首批|签约|签署|入盟|成为")
 _ZH_WEAK_ACHIEVED = re.compile(r"完成|实现")
 _ZH_NEUTRAL = re.compile(r"目前|现有|当前|现已")
 _ZH_YEAR = re.compile(r"(到|至|截至|截止)?(\d{4})年(底|末|前)?")
@@ -29,12 +30,13 @@ _ZH_NEXT_YEAR = re.compile(r"明年")
 _ZH_DATE_START = re.compile(r"^(?:\d{4}年)?\d{1,2}月\d{1,2}日|^\d{1,2}日|^会上|^会议(?!提出|要求|明确)")
 _ZH_TAIL = re.compile(r"(?:以上|左右|以内|上下|之内|多|余)?(?:[，。；、,;：:！!？?）)\s]|$|的目标|目标)")
 
-_EN_GOAL = re.compile(r"\b(?:strive|strives|striving|will|aim|aims|target|targets|plan to|plans to|to reach|to exceed|"
-                      r"to achieve|to build|to increase|should|expected to|is set to)\b", re.I)
+_EN_GOAL = re.compile(r"\b(?:strive|strives|striving|aim|aims|target|targets|plan to|plans to|expected to|is set to)\b",
+                      re.I)
+_EN_GOAL_WEAK = re.compile(r"\b(?:will|to reach|to exceed|to achieve|to build|to increase|should)\b", re.I)
 _EN_PAST = re.compile(r"\b(?:first (?:three|two) quarters|first half|last year|previous year|january to|"
                       r"since the implementation)\b", re.I)
 _EN_STRONG_ACHIEVED = re.compile(r"\b(?:year on year|year-on-year|signed|already|so far|has reached|have reached|"
-                                 r"has achieved|achieved|up \d|joined|became)\b", re.I)
+                                 r"has achieved|achieved|up \d|joined|became|first batch)\b", re.I)
 _EN_NEUTRAL = re.compile(r"\b(?:at present|currently|now has|has gathered)\b", re.I)
 _EN_YEAR = re.compile(r"\b(by|in|until|before|since|of)?\s*(?:the end of\s+)?((?:19|20)\d\d)\b", re.I)
 _EN_THIS_YEAR = re.compile(r"\bthis year\b", re.I)
@@ -70,6 +72,7 @@ class TargetHit:
 class _Frame:
     mode: str | None = None  # goal | past | None
     year: int | None = None
+    strong: bool = False  # a goal frame with a year or an explicit goal word outlives its sentence
 
 
 def find_targets(sentences: list[Span], *, english: bool, pub_year: int | None, in_title: bool) -> list[TargetHit]:
@@ -84,6 +87,8 @@ def find_targets(sentences: list[Span], *, english: bool, pub_year: int | None, 
             frame = _Frame()
         for clause in clauses(sent):
             _scan_clause(clause, sent, frame, out, english=english, pub_year=pub_year, in_title=in_title)
+        if frame.mode == "goal" and not (frame.strong or frame.year is not None):
+            frame = _Frame()
     return out
 
 
@@ -106,7 +111,8 @@ def _markers(text: str, english: bool, pub_year: int | None) -> list[tuple[int, 
                 ev.append((m.start(), "past", None))
             else:
                 ev.append((m.start(), _year_kind(y, pub_year), y))
-        for rx, kind in ((_EN_GOAL, "goal"), (_EN_PAST, "past"), (_EN_NEUTRAL, "neutral")):
+        for rx, kind in ((_EN_GOAL, "goal"), (_EN_GOAL_WEAK, "goal-weak"), (_EN_PAST, "past"),
+                         (_EN_NEUTRAL, "neutral")):
             ev.extend((m.start(), kind, None) for m in rx.finditer(text) if not hidden(m.start()))
         ev.extend((m.start(), "year", pub_year) for m in _EN_THIS_YEAR.finditer(text))
         ev.extend((m.start(), "goal", pub_year + 1 if pub_year else None) for m in _EN_NEXT_YEAR.finditer(text))
@@ -121,12 +127,21 @@ def _markers(text: str, english: bool, pub_year: int | None) -> list[tuple[int, 
                 ev.append((m.start(), "past", y))
             else:
                 ev.append((m.start(), _year_kind(y, pub_year), y))
-        for rx, kind in ((_ZH_GOAL_STRONG, "goal"), (_ZH_PAST, "past"), (_ZH_NEUTRAL, "neutral")):
+        for rx, kind in ((_ZH_GOAL_STRONG, "goal"), (_ZH_GOAL_WEAK, "goal-weak"), (_ZH_PAST, "past"),
+                         (_ZH_NEUTRAL, "neutral")):
             ev.extend((m.start(), kind, None) for m in rx.finditer(text) if not hidden(m.start()))
         ev.extend((m.start(), "year", pub_year) for m in _ZH_THIS_YEAR.finditer(text))
         ev.extend((m.start(), "goal", pub_year + 1 if pub_year else None) for m in _ZH_NEXT_YEAR.finditer(text))
     ev.sort(key=lambda x: x[0])
     return ev
+
+
+_YEAR_AHEAD = re.compile(r"\bby (?:the end of )?((?:19|20)\d\d)\b|到((?:19|20)\d\d)年", re.I)
+
+
+def _year_ahead(rest: str) -> int | None:
+    m = _YEAR_AHEAD.search(rest)
+    return int(m.group(1) or m.group(2)) if m else None
 
 
 def _year_kind(y: int, pub_year: int | None) -> str:
@@ -142,14 +157,21 @@ def _year_kind(y: int, pub_year: int | None) -> str:
 def _apply(frame: _Frame, kind: str, year: int | None) -> None:
     if kind == "goal":
         frame.mode = "goal"
+        frame.strong = True
         if year is not None:
             frame.year = year
+    elif kind == "goal-weak":
+        if frame.mode != "goal":
+            frame.mode = "goal"
+            frame.strong = False
     elif kind == "past":
         frame.mode = "past"
         frame.year = year
+        frame.strong = False
     elif kind == "neutral":
         frame.mode = None
         frame.year = None
+        frame.strong = False
     elif kind == "year":
         frame.year = year
 
@@ -178,7 +200,8 @@ def _scan_clause(clause: Span, sent: Span, frame: _Frame, out: list[TargetHit], 
                 continue
             if _ZH_WEAK_ACHIEVED.search(before) and not _ZH_GOAL.search(before):
                 continue
-        out.append(TargetHit(q.value, unit, frame.year, _metric(before, english), clause.start + q.start,
+        year = frame.year if frame.year is not None else _year_ahead(sent.text[clause.start - sent.start + q.end :])
+        out.append(TargetHit(q.value, unit, year, _metric(before, english), clause.start + q.start,
                              clause.start + q.end, sent, in_title))
     for kind_pos in markers[mi:]:
         _apply(frame, kind_pos[1], kind_pos[2])
@@ -191,7 +214,7 @@ def _accept(text: str, q: Quantity, all_q: list[Quantity], english: bool) -> str
         if q.unit not in TARGET_UNITS:
             return None
         return q.unit if _ZH_TAIL.match(after) else None
-    if q.unit is None and q.raw.strip().isdigit() or (q.unit is None and re.fullmatch(r"[\d,]+", q.raw.strip())):
+    if (q.unit is None and q.raw.strip().isdigit()) or (q.unit is None and re.fullmatch(r"[\d,]+", q.raw.strip())):
         before = text[: q.start]
         if _EN_COUNT_VERB.search(before) and (_EN_COUNT_NOUN.match(after) or _EN_COUNT_TAIL.match(after)):
             return "count"

@@ -94,6 +94,8 @@ def test_sites_and_api(web: DemoWeb) -> None:
     assert {"alliance", "target", "chain_chief", "achieved", "negative"} <= kinds
     week = [a for a in articles if a.published.isocalendar()[:2] == (2026, 46)]
     assert len(week) >= 8
+    alliances = [item for a in articles for item in a.alliances]
+    assert len(alliances) == 7 and all(set(item) == {"name", "region", "date"} for item in alliances)
     with pytest.raises(KeyError):
         web.site("nope")
 
@@ -262,6 +264,10 @@ def test_now_hides_future_articles_and_set_now_reveals() -> None:
         assert urlsplit(new[0].url).path not in fetch(site.url).body.decode("utf-8")
         sitemap = fetch(web.site("huaxia").sitemap_url).body.decode("utf-8")
         assert "20261116" not in sitemap
+        web.set_now(dt.date(2020, 1, 1))  # before every article: empty but valid sites
+        assert web.articles() == [] and all(fetch(s.url).status == 200 for s in web.sites)
+        web.set_now(None)
+        assert len(web.articles()) >= 28
 
 
 # --- faults ------------------------------------------------------------------------------------

@@ -117,3 +117,4 @@ class ArticleInfo:
     kind: str
     regions: tuple[str, ...]
     duplicate_of: str | None  # absolute URL of the original, when this is a repost
+    alliances: tuple[dict[str, str], ...] = ()  # {name, region, date} of alliances founded in the story

@@ -145,7 +145,8 @@ class DemoWeb:
                 out.append(ArticleInfo(
                     site=key, id=art.id, url=self._abs(key, art.path), title=art.title, published=art.published,
                     kind=art.kind, regions=art.regions,
-                    duplicate_of=self._abs(original[0], original[1].path) if original else None))
+                    duplicate_of=self._abs(original[0], original[1].path) if original else None,
+                    alliances=tuple({k: str(v) for k, v in item.items()} for item in art.extra.get("alliances", []))))
         return out
 
     def fault_urls(self, site_key: str) -> dict[str, str]:

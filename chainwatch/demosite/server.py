@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +18,7 @@ from chainwatch.demosite.render import SiteRenderer, SiteState, make_env
 
 # request headers copied into each access-log entry, as snake_case keys
 HEADERS_OF_INTEREST = ("If-None-Match", "If-Modified-Since", "Accept-Encoding", "Referer", "Range")
+LOG_KEEP = 200_000  # entries kept in memory for requests(); the access_log file keeps all
 
 
 class DemoWeb:
@@ -48,7 +50,7 @@ class DemoWeb:
         self._render_lock = threading.Lock()
         self._counters: dict[tuple[str, str], int] = {}
         self._counter_lock = threading.Lock()
-        self._log: list[dict[str, Any]] = []
+        self._log: deque[dict[str, Any]] = deque(maxlen=LOG_KEEP)
         self._log_lock = threading.Lock()
         self._log_file: IO[str] | None = None
 

@@ -20,6 +20,11 @@ CONTEXT_FACTOR = {"subject": 1.0, "venue": 0.3, "list": 0.3, "org": 0.0, "byline
 _EN_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _PAREN = re.compile(r"[（(][^（()）]{0,60}[)）]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# "Suzhou, a city in northern anhui", "Fuzhou in eastern jiangxi", "Taizhou city of jiangsu"
+_EN_QUALIFIER_GAP = re.compile(
+    r"(?:,\s*)?(?:(?:a|the)\s+)?(?:[a-z-]+\s+){0,3}?(?:in|of)\s+(?:the\s+)?"
+    r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|north-?western|"
+    r"south-?eastern|south-?western)\s+)?")
 
 
 @dataclass(slots=True)
@@ -235,7 +240,7 @@ class RegionFinder:
         if prev:
             p = prev[-1]
             gap = text[p.end : m.start].strip().lower()
-            if gap in ("in", ",", "of") and self._qualifies(m, p):
+            if (gap in ("in", ",", "of") or _EN_QUALIFIER_GAP.fullmatch(gap + " ")) and self._qualifies(m, p):
                 p.supports.extend(m.codes)
                 return "qualifier"
         if idx >= 2:
@@ -328,7 +333,8 @@ class RegionFinder:
                 first.setdefault(code, m)
         if not scores:
             return [], first
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], -LEVEL_RANK[gaz.get(kv[0]).level]))  # type: ignore[union-attr]
+        # ties go to the higher level: "Fuzhou ... Linchuan district" is about the city
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], LEVEL_RANK[gaz.get(kv[0]).level]))  # type: ignore[union-attr]
         top_score = ranked[0][1]
         if top_score <= 0:
             return [], first
@@ -336,14 +342,10 @@ class RegionFinder:
         for code, sc in ranked:
             if sc < 0.5 * top_score or sc <= 0:
                 break
-            clash = [c for c in chosen if gaz.related(c, code)]
-            if not clash:
+            # most specific only: a region related to a chosen one (its ancestor or descendant) is
+            # dropped; "河南省巩义市" already gave the qualifier's weight to the county.
+            if not any(gaz.related(c, code) for c in chosen):
                 chosen.append(code)
-                continue
-            # a strongly mentioned descendant replaces its ancestor (most specific only)
-            for c in clash:
-                if gaz.is_ancestor(c, code) and sc >= 0.8 * scores[c]:
-                    chosen[chosen.index(c)] = code
         out = [(c, scores[c] / top_score) for c in chosen]
         out.sort(key=lambda x: (-LEVEL_RANK[gaz.get(x[0]).level], -x[1]))  # type: ignore[union-attr]
         return out, first

@@ -250,9 +250,11 @@ def _date_near(lines: list[Line], title_idx: int | None, rules: Rules) -> tuple[
             labelled.append((hit[1], rank, hit[0]))
             continue
         found = find_date(line.text)
-        # Unlabelled dates count only on short lines: a date inside a long
-        # paragraph is usually an event date, not the dateline.
-        if found and len(line.text) <= 80:
+        # Unlabelled dates count only on short lines: a date in a long
+        # paragraph is an event date.  "<a>headline</a> 2020-01-02" is a list
+        # item, while "2005-04-05 来源：<a>outlet</a>" is a dateline.
+        list_item = found is not None and found[1] > 2 and line.link_share >= 0.2
+        if found and len(line.text) <= 80 and not list_item:
             plain.append((rank, found[0]))
     if labelled:
         return min(labelled)[2], True

@@ -1,0 +1,214 @@
+"""crawler.extraction.extract on hand-written fixtures and hostile input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.encoding import decode_html
+from crawler.extraction import ExtractedArticle, extract, extract_article
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
+KEYS = {"text", "title", "date", "author", "language"}
+
+
+def load(name: str, content_type: str | None = None) -> str:
+    return decode_html((FIXTURES / name).read_bytes(), content_type)[0]
+
+
+def paragraphs(result: dict[str, Any]) -> list[str]:
+    return result["text"].split("\n\n")
+
+
+# --------------------------------------------------------------------------
+# government table layout, GBK with the charset only in <meta>
+
+
+@pytest.fixture(scope="module")
+def gov() -> dict[str, Any]:
+    return extract(load("gov_table_gbk.html"), "http://gxj.example.gov.cn/gzdt/202303/t20230314_12.html")
+
+
+def test_gov_title_drops_site_suffix(gov: dict[str, Any]) -> None:
+    assert gov["title"] == "苏州市出台新一代信息技术产业链培育方案"
+
+
+def test_gov_date_and_language(gov: dict[str, Any]) -> None:
+    assert gov["date"] == "2023-03-14"
+    assert gov["language"] == "zh"
+
+
+def test_gov_body_has_all_paragraphs_and_no_boilerplate(gov: dict[str, Any]) -> None:
+    paras = paragraphs(gov)
+    assert len(paras) == 4
+    assert paras[0].startswith("近日，苏州市印发")
+    assert paras[-1].endswith("强化用地、资金和人才等要素保障。")
+    for junk in ("您当前的位置", "打印本页", "关闭窗口", "相关链接", "无锡市召开", "ICP备", "发布时间", "字体"):
+        assert junk not in gov["text"]
+
+
+# --------------------------------------------------------------------------
+# HTML5 portal with nav, sidebar, related list and share buttons
+
+
+@pytest.fixture(scope="module")
+def portal() -> dict[str, Any]:
+    return extract(load("portal.html"), "https://news.example.cn/news/2023/0518/77.html")
+
+
+def test_portal_title_date_author(portal: dict[str, Any]) -> None:
+    assert portal["title"] == "四川成立电子信息产业联盟 百余家企业首批加入"
+    assert portal["date"].startswith("2023-05-18")
+    assert portal["author"] == "周明远"
+
+
+def test_portal_body_without_nav_related_share(portal: dict[str, Any]) -> None:
+    text = portal["text"]
+    assert "首批成员单位包括整机制造" in text
+    assert "降低中小企业研发成本" in text
+    for junk in ("分享到", "相关阅读", "广东发布智能网联汽车", "热门推荐", "绵阳科技城", "责任编辑", "版权所有", "当前位置"):
+        assert junk not in text
+
+
+# --------------------------------------------------------------------------
+# traditional-Chinese reprint with inline pinyin, 免責聲明 and 責任編輯
+
+
+@pytest.fixture(scope="module")
+def reprint() -> dict[str, Any]:
+    return extract(load("reprint_hant.html", "text/html; charset=utf-8"), "http://cj.example.com/showinfo-263-5501-0.html")
+
+
+def test_reprint_pinyin_removed_from_title_and_text(reprint: dict[str, Any]) -> None:
+    assert reprint["title"] == "廣東成立海洋裝備產業聯盟"
+    assert "本報訊（記者 黃志強）" in reprint["text"]
+    assert "(chǎn)" not in reprint["text"] and "(bào)" not in reprint["text"]
+
+
+def test_reprint_boilerplate_removed(reprint: dict[str, Any]) -> None:
+    for junk in ("免責聲明", "責任編輯", "林小雨", "相關閱讀", "深圳發布", "當前位置"):
+        assert junk not in reprint["text"]
+    assert reprint["text"].endswith("力爭達到2000億元。")
+
+
+def test_reprint_meta(reprint: dict[str, Any]) -> None:
+    assert reprint["date"] == "2023-06-02"
+    assert reprint["language"] == "zh-Hant"
+    assert reprint["author"] == "黃志強"
+
+
+# --------------------------------------------------------------------------
+# English WordPress-like page
+
+
+@pytest.fixture(scope="module")
+def wordpress() -> dict[str, Any]:
+    return extract(load("wordpress_en.html"), "https://daily.example.com/2023/02/07/jiangsu-plans-12-clusters/")
+
+
+def test_wordpress_title_date(wordpress: dict[str, Any]) -> None:
+    assert wordpress["title"] == "Jiangsu plans 12 advanced manufacturing clusters by 2025"
+    assert wordpress["date"] == "2023-02-07"
+    assert wordpress["language"] == "en"
+    assert wordpress["author"] is None  # "2023-02-07 0 By" names nobody
+
+
+def test_wordpress_body(wordpress: dict[str, Any]) -> None:
+    paras = paragraphs(wordpress)
+    assert len(paras) == 3
+    assert paras[0].startswith("Jiangsu province will build twelve")
+    for junk in ("Related Posts", "Guangdong sets up robotics", "Leave a Reply", "Copyright", "Posted in", "0 By"):
+        assert junk not in wordpress["text"]
+
+
+# --------------------------------------------------------------------------
+# corporate page whose heading is truncated with "..."
+
+
+@pytest.fixture(scope="module")
+def corporate() -> dict[str, Any]:
+    return extract(load("corporate_truncated.html"), "http://www.example-group.com/news/11.html")
+
+
+def test_corporate_full_title_replaces_truncated_heading(corporate: dict[str, Any]) -> None:
+    assert corporate["title"] == (
+        "Lingnan Materials Group signs cooperation agreement with Guangzhou University "
+        "on high-performance polymer research"
+    )
+    assert corporate["date"] == "2023-09-21"
+
+
+def test_corporate_body_without_navigation(corporate: dict[str, Any]) -> None:
+    text = corporate["text"]
+    assert "joint laboratory for high-performance polymers" in text
+    assert "invention patents within three years" in text
+    for junk in ("Back >>", "Next:", "Up:", "annual safety", "News Center", "All Rights Reserved", "Release time"):
+        assert junk not in text
+
+
+# --------------------------------------------------------------------------
+# hostile input
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   \n ",
+        "\x00\x01\x02\xff" * 50,
+        "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj",
+        "<html><body><div class=",
+        "<<<<>>>>",
+        "<?xml version='1.0' encoding='gbk'?><html><body><p>x</p></body></html>",
+    ],
+)
+def test_hostile_input_returns_a_dict(html: str) -> None:
+    result = extract(html, "http://example.com/x.html")
+    assert set(result) == KEYS
+    assert isinstance(result["text"], str)
+
+
+def test_truncated_page_inside_tag_and_multibyte_char() -> None:
+    raw = (FIXTURES / "portal.html").read_bytes()
+    cut = raw[: raw.index("联盟将围绕".encode()) + 4]  # mid-character, mid-paragraph
+    cut = cut + b'<div class="sha'
+    html, _ = decode_html(cut, "text/html; charset=utf-8")
+    result = extract(html, "https://news.example.cn/news/2023/0518/77.html")
+    assert result["title"] == "四川成立电子信息产业联盟 百余家企业首批加入"
+    assert "首批成员单位包括整机制造" in result["text"]
+
+
+def test_lying_charset_page_still_extracts() -> None:
+    body = (FIXTURES / "portal.html").read_bytes().decode("utf-8").encode("gb18030")
+    html, enc = decode_html(body, "text/html; charset=utf-8")  # the header lies
+    assert enc == "gb18030"
+    assert "四川省电子信息产业联盟在成都成立" in extract(html, "")["text"]
+
+
+def test_date_falls_back_to_url() -> None:
+    html = "<html><head><title>无日期的页面</title></head><body><h1>无日期的页面</h1><p>" + "广东推进制造业数字化转型。" * 8 + "</p></body></html>"
+    assert extract(html, "http://x.example.gov.cn/art/202211/t20221103_123.html")["date"] == "2022-11-03"
+    assert extract(html, "https://x.example.com/2021/07/09/some-slug/")["date"] == "2021-07-09"
+    assert extract(html, "https://x.example.com/about/")["date"] is None
+
+
+def test_date_ignores_related_list_dates() -> None:
+    html = (
+        "<html><body><h1>江苏召开产业链推进会</h1><div><p>"
+        + "会议部署了重点产业链工作，强调要加强协同。" * 5
+        + "</p></div><ul><li><a href='/1'>往期新闻标题一</a> 2020-01-02</li><li><a href='/2'>往期新闻标题二</a> 2020-01-01</li></ul></body></html>"
+    )
+    assert extract(html, "")["date"] is None
+
+
+def test_extract_article_dataclass_and_fallback_date() -> None:
+    art = extract_article("", "http://example.com/", fallback_date="2022-01-02")
+    assert isinstance(art, ExtractedArticle)
+    assert art.text == "" and art.date == "2022-01-02"
+
+
+def test_deterministic() -> None:
+    html = load("portal.html")
+    assert extract(html, "u") == extract(html, "u")

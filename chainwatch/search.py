@@ -645,3 +645,28 @@ def parse_date(value: str | None, field_name: str = "date") -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise SearchError(f"{field_name}: expected YYYY-MM-DD, got {value[:20]!r}") from None
+
+
+# --------------------------------------------------------------------------- export
+
+EXPORT_HEADER = ("title", "published", "source", "url", "language", "also_reported_by", "snippet", "article_id")
+
+
+def export_hits(db: Database, q: SearchQuery, max_rows: int = WINDOW) -> list[Hit]:
+    """Every story in the result window (at most ``max_rows``), in result order."""
+    q.per_page, hits = 100, []
+    for page in range(1, max_rows // 100 + 1):
+        q.page = page
+        result = search(db, q)
+        hits.extend(result.hits)
+        if page >= result.pages:
+            break
+    return hits[:max_rows]
+
+
+def hits_to_csv(hits: list[Hit]) -> str:
+    from chainwatch import csvsafe
+
+    return csvsafe.to_csv(EXPORT_HEADER, ([h.title, h.published, h.source_name, h.url, h.language,
+                                           "; ".join(a.source_name for a in h.also), h.snippet_text,
+                                           h.article_id] for h in hits))

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -79,6 +78,7 @@ class ArticleRow:
     events: list[EventRow] = field(default_factory=list)
     region_codes: frozenset[str] = frozenset()  # every role: subject and ancestors
     chain_keys: frozenset[str] = frozenset()  # chain slugs and their sectors
+    ref: SourceRef | None = None  # how the article is cited, local day included
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,72 @@ class FailedSource:
     last_kind: str | None
 
 
+@dataclass(frozen=True)
+class StoryFacts:
+    regions: list[str]  # subject region codes, weightiest first
+    chains: list[str]  # chain slugs, weightiest first
+    sources: list[SourceRef]
+
+
 @dataclass
 class PeriodData:
+    """One period's articles with indexes, and caches that every subscriber's digest shares."""
+
     period: Period
     timezone: str
     articles: list[ArticleRow]
     story_titles: dict[int, str]
     region_names: dict[str, str]  # code -> stored Chinese name, the fallback when the gazetteer is absent
     failed_sources: list[FailedSource]
+    by_region: dict[str, set[int]] = field(default_factory=dict)  # code (any role) -> article positions
+    by_chain: dict[str, set[int]] = field(default_factory=dict)  # slug or sector -> article positions
+    _stories: dict[tuple, tuple[StoryItem, StoryFacts]] = field(default_factory=dict, repr=False)
+    _labels: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
+    _digests: dict[tuple[Filters, str], Digest] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for pos, a in enumerate(self.articles):
+            for code in a.region_codes:
+                self.by_region.setdefault(code, set()).add(pos)
+            for key in a.chain_keys:
+                self.by_chain.setdefault(key, set()).add(pos)
+
+    def select(self, filters: Filters) -> list[ArticleRow]:
+        """Articles passing ``filters``, oldest first, by set operations on the indexes."""
+        if not filters.regions and not filters.chains:
+            return list(self.articles)
+        chosen: set[int] | None = None
+        for wanted, index in ((filters.regions, self.by_region), (filters.chains, self.by_chain)):
+            if wanted:
+                hits = set().union(*(index.get(k, ()) for k in wanted))
+                chosen = hits if chosen is None else chosen & hits
+        return [self.articles[i] for i in sorted(chosen or ())]
+
+    def story(self, key: int, members: list[ArticleRow], language: str) -> tuple[StoryItem, StoryFacts]:
+        """A story's entry and its ranked regions and chains, computed once per language and distinct
+        set of members (most subscribers see whole stories, so this is mostly a cache hit)."""
+        cache_key = (language, *(a.id for a in members))
+        found = self._stories.get(cache_key)
+        if found is None:
+            facts = StoryFacts(_ranked_regions(members), _ranked_chains(members), _sources(members))
+            first = members[0]
+            title = self.story_titles.get(key) if key > 0 else None
+            item = StoryItem(key=key, title=title or first.title or first.url, day=first.ref.day,
+                             sources=facts.sources,
+                             regions=[self.label(language, "region", c) for c in facts.regions],
+                             chains=[self.label(language, "chain", c) for c in facts.chains])
+            found = self._stories[cache_key] = (item, facts)
+        return found
+
+    def label(self, language: str, kind: str, key: str) -> str:
+        cache_key = (language, kind, key)
+        if cache_key not in self._labels:
+            if kind == "region":
+                value = labels.region_name(key, language, self.region_names.get(key))
+            else:
+                value = labels.chain_name(key, language)
+            self._labels[cache_key] = value
+        return self._labels[cache_key]
 
 
 def _window_condition(start: datetime, end: datetime):
@@ -137,9 +195,11 @@ def load_period(session: Session, period: Period, timezone: str) -> PeriodData:
     for aid, *rest in session.execute(q):
         if (row := articles.get(aid)) is not None:
             row.events.append(EventRow(*rest[:8], evidence=rest[8] or ""))
+    zone = get_zone(timezone)
     for row in articles.values():
         row.region_codes = frozenset(r.code for r in row.regions)
         row.chain_keys = frozenset([c.slug for c in row.chains] + [c.sector for c in row.chains if c.sector])
+        row.ref = SourceRef(row.source, row.title or row.url, row.url, row.when.astimezone(zone).date())
     q = (select(Story.id, Story.title).where(Story.id.in_(
         select(Article.story_id).where(cond, Article.story_id.is_not(None)).scalar_subquery())))
     story_titles = {sid: (title or "").strip() for sid, title in session.execute(q) if title}
@@ -286,42 +346,39 @@ class Digest:
 
 
 class _Labeler:
-    """Region and chain labels, memoised per digest language."""
+    """Region and chain labels in one language, memoised in the shared PeriodData."""
 
     def __init__(self, data: PeriodData, language: str) -> None:
         self.data, self.language = data, language
-        self._regions: dict[str, str] = {}
-        self._chains: dict[str, str] = {}
 
     def region(self, code: str) -> str:
-        if code not in self._regions:
-            self._regions[code] = labels.region_name(code, self.language, self.data.region_names.get(code))
-        return self._regions[code]
+        return self.data.label(self.language, "region", code)
 
     def chain(self, slug: str) -> str:
-        if slug not in self._chains:
-            self._chains[slug] = labels.chain_name(slug, self.language)
-        return self._chains[slug]
+        return self.data.label(self.language, "chain", slug)
 
 
 def build_digest(data: PeriodData, filters: Filters | None = None, language: str = "zh") -> Digest:
+    """The digest for one filter set and language. Subscribers who share both share the result
+    (treat it as read-only; dataclasses.replace() it to personalise)."""
     filters = filters or Filters()
-    tz = get_zone(data.timezone)
+    cached = data._digests.get((filters, language))
+    if cached is None:
+        cached = data._digests[(filters, language)] = _build(data, filters, language)
+    return cached
+
+
+def _build(data: PeriodData, filters: Filters, language: str) -> Digest:
     lab = _Labeler(data, language)
-    chosen = [a for a in data.articles if filters.accepts(a)]
+    chosen = data.select(filters)
     stories = _group_stories(chosen)
-    events = _events(chosen, tz, lab)
+    events = _events(chosen, lab)
     story_items: list[tuple[StoryItem, str | None, str | None]] = []
     region_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     chain_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for key, members in stories.items():
-        subject = _ranked_regions(members)
-        chains = _ranked_chains(members)
-        first = members[0]
-        title = data.story_titles.get(key) if key > 0 else None
-        item = StoryItem(key=key, title=title or first.title or first.url, day=_local_day(first.when, tz),
-                         sources=_sources(members, tz), regions=[lab.region(c) for c in subject],
-                         chains=[lab.chain(c) for c in chains])
+        item, facts = data.story(key, members, language)
+        subject, chains = facts.regions, facts.chains
         story_items.append((item, subject[0] if subject else None, chains[0] if chains else None))
         for code in subject:
             region_tally[code][0] += 1
@@ -366,18 +423,13 @@ def _ranked_chains(members: list[ArticleRow]) -> list[str]:
     return sorted(score, key=lambda s: (-score[s], s))
 
 
-def _local_day(when: datetime, tz: ZoneInfo) -> date:
-    return when.astimezone(tz).date()
-
-
-def _sources(members: Iterable[ArticleRow], tz: ZoneInfo) -> list[SourceRef]:
+def _sources(members: Iterable[ArticleRow]) -> list[SourceRef]:
     seen: set[str] = set()
     out: list[SourceRef] = []
     for a in members:
-        if a.url in seen:
-            continue
-        seen.add(a.url)
-        out.append(SourceRef(source=a.source, title=a.title or a.url, url=a.url, day=_local_day(a.when, tz)))
+        if a.url not in seen and a.ref is not None:
+            seen.add(a.url)
+            out.append(a.ref)
     return out
 
 
@@ -408,7 +460,7 @@ def _norm(text: str | None) -> str:
     return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).lower()
 
 
-def _events(articles: list[ArticleRow], tz: ZoneInfo, lab: _Labeler) -> dict[str, list[EventItem]]:
+def _events(articles: list[ArticleRow], lab: _Labeler) -> dict[str, list[EventItem]]:
     """Merge events reported by several articles (of one story or several) into one item each."""
     merged: dict[tuple, EventItem] = {}
     seen_sources: dict[tuple, set[str]] = defaultdict(set)
@@ -438,7 +490,7 @@ def _events(articles: list[ArticleRow], tz: ZoneInfo, lab: _Labeler) -> dict[str
                     item.evidence = e.evidence.strip()
             if a.url not in seen_sources[key]:
                 seen_sources[key].add(a.url)
-                item.sources.append(SourceRef(a.source, a.title or a.url, a.url, _local_day(a.when, tz)))
+                item.sources.append(a.ref)
     out: dict[str, list[EventItem]] = {"alliance": [], "target": [], "chain_chief": []}
     for item in merged.values():
         if item.day is None and item.sources:

@@ -10,6 +10,7 @@ goes stale, and that re-send carries the same Message-ID.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -87,12 +88,11 @@ def build_for(app: AppContext, period: Period | str, subscriber: SubscriberView 
     cache = cache or PeriodCache(app)
     if subscriber is None:
         return build_digest(cache.get(p, app.config.timezone), Filters(), "zh")
-    digest = build_digest(cache.get(p, subscriber.timezone), Filters.of(subscriber.regions, subscriber.chains),
+    shared = build_digest(cache.get(p, subscriber.timezone), Filters.of(subscriber.regions, subscriber.chains),
                           subscriber.language)
-    digest.subscriber_email = subscriber.email
-    digest.subscriber_name = subscriber.name
-    digest.unsubscribe_url = unsubscribe_url(app, subscriber.unsubscribe_token)
-    return digest
+    # subscribers with the same filters and language share one build; personalise a copy
+    return dataclasses.replace(shared, subscriber_email=subscriber.email, subscriber_name=subscriber.name,
+                               unsubscribe_url=unsubscribe_url(app, subscriber.unsubscribe_token))
 
 
 def render_for(app: AppContext, period: str | None = None, subscriber_email: str | None = None) -> Rendered:

@@ -173,3 +173,15 @@ def test_preview_writes_html_and_finds_the_latest_period(seeded) -> None:
     html = out.read_text()
     assert "苏州半导体产业新政" in html and "洛阳" not in html
     assert f"/unsubscribe/{sub.unsubscribe_token}" in html
+
+
+@pytest.mark.parametrize(("regions", "chains"), [
+    ((), ()), (("410000",), ()), ((), ("equipment",)), (("410000", "320500"), ("bearings", "electronics")),
+    (("999999",), ()),
+])
+def test_indexed_selection_matches_the_per_article_rule(seeded, regions, chains) -> None:
+    from digests.build import Filters
+
+    data = seeded.db.run(lambda s: load_period(s, parse_period(W45), "Asia/Shanghai"))
+    filters = Filters.of(regions, chains)
+    assert data.select(filters) == [a for a in data.articles if filters.accepts(a)]

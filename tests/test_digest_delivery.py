@@ -337,3 +337,20 @@ def test_outbox_write_failure_leaves_no_partial_file_and_is_retried(app, monkeyp
     monkeypatch.setattr(os, "replace", real_replace)
     assert len(service.send(app, W45).sent) == 1  # a forced period ignores the backoff
     assert len(list(app.config.outbox_dir.glob("*.eml"))) == 1
+
+
+def test_abandoned_claim_is_taken_over_but_a_live_one_is_not(mail_app, smtp) -> None:
+    _add(mail_app, "crashed@example.org", "busy@example.org")
+    with mail_app.db.session() as s:
+        ids = dict(s.execute(select(Subscriber.email, Subscriber.id)).all())
+        now = datetime.now(UTC)
+        s.add_all([
+            Delivery(subscriber_id=ids["crashed@example.org"], period=W45, status="sending", attempts=1,
+                     claimed_by="dead-host:1", claimed_at=now - timedelta(hours=1)),
+            Delivery(subscriber_id=ids["busy@example.org"], period=W45, status="sending", attempts=1,
+                     claimed_by="live-host:2", claimed_at=now),
+        ])
+    report = service.send(mail_app, W45)
+    assert [o.email for o in report.sent] == ["crashed@example.org"]
+    assert [o.email for o in report.by_status("skipped")] == ["busy@example.org"]
+    assert smtp.count() == {"crashed@example.org": 1}

@@ -134,7 +134,7 @@ def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress
             run_id = db.run(_new_run)
             settings = scrapy_settings(app.config, progress=progress, distributed=distributed,
                                        CHAINWATCH_RUN_ID=run_id)
-            process = CrawlerProcess(settings, install_root_handler=False)
+            process = CrawlerProcess(settings)
             kwargs = {"source": ",".join(source_keys)} if source_keys else {}
             crawler = process.create_crawler(NewsSpider)
             process.crawl(crawler, **kwargs)

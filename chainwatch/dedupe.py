@@ -21,6 +21,7 @@ NUM_PERM = 128
 BANDS = 32
 ROWS = NUM_PERM // BANDS
 SEED = 20221103
+SCHEME = "affine32"  # pinned: stored signatures must stay comparable across datasketch upgrades
 # A candidate is the same story when the estimated Jaccard similarity reaches this.
 CROSS_SOURCE_THRESHOLD = 0.5
 SAME_SOURCE_THRESHOLD = 0.85  # one site's own pages share boilerplate; ask for more
@@ -59,7 +60,7 @@ def shingles(text: str) -> set[str]:
 
 @cache
 def _template() -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=SEED)
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
 
 
 def signature(text: str) -> Signature:
@@ -67,7 +68,7 @@ def signature(text: str) -> Signature:
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return Signature(content_hash, None, len(grams))
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_template().permutations)
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_template().permutations, scheme=SCHEME)
     mh.update_batch([g.encode("utf-8") for g in grams])
     values = (mh.hashvalues & 0xFFFFFFFF).astype("<u4")
     return Signature(content_hash, values.tobytes(), len(grams))

@@ -25,7 +25,7 @@ def discover(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     settings = scrapy_settings(config, LOG_LEVEL="ERROR", ITEM_PIPELINES={}, EXTENSIONS={},
                                AUTOTHROTTLE_ENABLED=False, DOWNLOAD_TIMEOUT=min(config.crawl.download_timeout, 20),
                                RETRY_TIMES=1)
-    process = CrawlerProcess(settings, install_root_handler=False)
+    process = CrawlerProcess(settings)
     crawlers = []
     for req in requests:
         crawler = process.create_crawler(DiscoverySpider)

@@ -15,7 +15,7 @@ class PageItem:
     source_key: str
     url: str                      # as requested (before redirects)
     final_url: str                # after redirects
-    body: bytes
+    body: bytes = field(repr=False)
     content_type: str | None
     encoding_override: str | None = None
     fetched_at: datetime | None = None
@@ -24,7 +24,7 @@ class PageItem:
     source_region: str | None = None
     source_language: str | None = None
     # filled by the pipelines
-    extracted: Any = None
-    analysis: Any = None
-    signature: Any = None
-    notes: dict[str, Any] = field(default_factory=dict)
+    extracted: Any = field(default=None, repr=False)
+    analysis: Any = field(default=None, repr=False)
+    signature: Any = field(default=None, repr=False)
+    notes: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -50,7 +50,8 @@ class Rules:
     next_texts: frozenset[str]
     last_texts: frozenset[str]
     nav_texts: frozenset[str]
-    nav_paths: tuple[re.Pattern[str], ...]
+    listing_paths: tuple[re.Pattern[str], ...]
+    never_paths: tuple[re.Pattern[str], ...]
     ignored_schemes: tuple[str, ...]
     feed_paths: tuple[str, ...]
     sitemap_paths: tuple[str, ...]
@@ -69,7 +70,8 @@ def rules() -> Rules:
         next_texts=fold(data["next_page_texts"]) | frozenset({">", "›", "»", ">>"}),
         last_texts=fold(data["last_page_texts"]),
         nav_texts=fold(data["nav_texts"]),
-        nav_paths=tuple(re.compile(p, re.I) for p in data["nav_path_patterns"]),
+        listing_paths=tuple(re.compile(p, re.I) for p in data["listing_path_patterns"]),
+        never_paths=tuple(re.compile(p, re.I) for p in data["never_path_patterns"]),
         ignored_schemes=tuple(data["ignored_schemes"]),
         feed_paths=tuple(data["feed_paths"]),
         sitemap_paths=tuple(data["sitemap_paths"]),
@@ -132,7 +134,7 @@ def _fold(text: str) -> str:
 
 def score_link(url: str, text: str, has_date: bool, r: Rules) -> float:
     path = urlsplit(url).path
-    if any(p.search(path) for p in r.nav_paths):
+    if any(p.search(path) for p in r.listing_paths + r.never_paths):
         return -5.0
     score = 0.0
     if _DATE_IN_PATH.search(path):
@@ -257,7 +259,7 @@ def _looks_like_section(ln: Link, r: Rules) -> bool:
     folded = _fold(ln.text)
     if not folded or folded in r.nav_texts or len(folded) > 12:
         return False
-    return not any(p.search(urlsplit(ln.url).path) for p in r.nav_paths)
+    return not any(p.search(urlsplit(ln.url).path) for p in r.never_paths)
 
 
 def _scripted_next_page(html: str, page_url: str) -> str | None:

@@ -82,6 +82,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
+        if "timeout" in type(exception).__name__.lower() and request.meta.get("retry_times", 0) >= 1:
+            return None  # a page that hung twice will hang again; don't spend minutes more on it
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             result.meta["cw_retry_delay"] = self._delay(result, None)
@@ -141,7 +143,7 @@ class ConditionalRequestMiddleware:
         if etag or last_modified:
             # Saved only when the page has been processed (spider calls save_validators), so a crawl
             # killed in the middle fetches the listing again next time instead of skipping it.
-            response.meta["cw_validators"] = (
+            request.meta["cw_validators"] = (
                 etag.decode("latin-1") if etag else None,
                 last_modified.decode("latin-1") if last_modified else None,
             )

@@ -44,6 +44,8 @@ HTTPCACHE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+# chainwatch configures logging itself; Scrapy must not add a second root handler.
+LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.NetGuardMiddleware": 50,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
@@ -75,6 +75,7 @@ class DiscoverySpider(scrapy.Spider):
         self.sitemap_entries: list[feeds.Entry] = []
         self.listing_counts: dict[str, int] = {}
         self.listing_links: dict[str, listing.Link] = {}
+        self.listing_sets: dict[str, frozenset[str]] = {}
         self.samples_requested = False
 
     @classmethod
@@ -143,12 +144,11 @@ class DiscoverySpider(scrapy.Spider):
         self._note_listing(response.url, page)
 
     def _note_listing(self, url: str, page: listing.ListingPage) -> None:
-        fresh = [ln for ln in page.articles if ln.url not in self.listing_links]
         for ln in page.articles:
             self.listing_links.setdefault(ln.url, ln)
-        # A section that adds no article the others did not list is a duplicate view.
-        if len(page.articles) >= MIN_LISTING_ARTICLES and (fresh or not self.listing_counts):
+        if len(page.articles) >= MIN_LISTING_ARTICLES:
             self.listing_counts[url] = len(page.articles)
+            self.listing_sets[url] = frozenset(ln.url for ln in page.articles)
             if page.next_url:
                 self.report.pagination[url] = page.next_url
 
@@ -216,8 +216,7 @@ class DiscoverySpider(scrapy.Spider):
     def _decide(self) -> None:
         r = self.report
         if not self.fixed["listing"]:
-            ranked = sorted(self.listing_counts.items(), key=lambda kv: -kv[1])
-            r.listing_urls = [url for url, _count in ranked[:MAX_SECTIONS]]
+            r.listing_urls = self._choose_listings()
         links: list[str] = []
         for entry in self.feed_entries + sorted(self.sitemap_entries, key=lambda e: str(e.date or ""),
                                                  reverse=True):
@@ -238,6 +237,23 @@ class DiscoverySpider(scrapy.Spider):
                                 "give --listing-url or --feed-url")
         if not self.sitemap_entries and not self.fixed["sitemap"]:
             r.sitemap_url = None  # an index whose children list nothing of this site
+
+    def _choose_listings(self) -> list[str]:
+        """Listing pages worth crawling: not a later page of another one's pager, and not a
+        page whose articles another (paginated or larger) listing already covers."""
+        later_pages = set(self.report.pagination.values())
+        candidates = [u for u in self.listing_counts if u not in later_pages]
+        # paginated listings first, then by size, so duplicates views of them are dropped
+        candidates.sort(key=lambda u: (u not in self.report.pagination, -self.listing_counts[u]))
+        chosen: list[str] = []
+        for url in candidates:
+            links = self.listing_sets[url]
+            if url in self.report.pagination or not any(links <= self.listing_sets[c] for c in chosen):
+                chosen.append(url)
+        for url in list(self.report.pagination):
+            if url not in chosen:
+                del self.report.pagination[url]
+        return chosen[:MAX_SECTIONS]
 
     def parse_sample(self, response: Response) -> None:
         from crawler.items import PageItem
@@ -265,5 +281,9 @@ class DiscoverySpider(scrapy.Spider):
 
 
 def _section_rank(ln: listing.Link) -> int:
-    hints = listing.rules().section_hints
-    return sum(1 for h in hints if h.lower() in ln.text.lower())
+    """Listing-shaped URLs and section-like names first."""
+    r = listing.rules()
+    rank = sum(1 for h in r.section_hints if h.lower() in ln.text.lower())
+    if any(p.search(urlsplit(ln.url).path) for p in r.listing_paths):
+        rank += 2
+    return rank

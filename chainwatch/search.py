@@ -79,7 +79,7 @@ class SearchQuery:
     def filters(self) -> dict[str, Any]:
         """The active filters, for links that keep them."""
         return {k: v for k, v in asdict(self).items()
-                if k not in ("page", "per_page", "tz") and v not in (None, "")}
+                if k not in ("page", "per_page", "tz", "sort") and v not in (None, "")}
 
 
 @dataclass

@@ -67,7 +67,7 @@ def test_filters_chain_event_source_language_dates(seeded) -> None:
     db, _ = seeded
     assert {h.title for h in search(db, SearchQuery(chain="automotive")).hits} == {
         "無錫市推行新能源汽車產業鏈鏈長制", "深圳新能源汽车产业链再添新成员"}
-    assert _titles(search(db, SearchQuery(chain="semiconductor"))) == ["宁波集成电路产业联盟揭牌"]
+    assert _titles(search(db, SearchQuery(chain="semiconductors"))) == ["宁波集成电路产业联盟揭牌"]
     alliances = search(db, SearchQuery(event_type="alliance", region="河南", since=date(2025, 10, 1)))
     assert _titles(alliances) in (["洛阳成立轴承产业联盟 力争2025年产值突破500亿元"], ["洛阳轴承产业联盟成立"])
     assert _titles(search(db, SearchQuery(source="china-daily"))) == ["Luoyang sets target for bearings output"]

@@ -56,51 +56,51 @@ ARTICLES = [
     ("ly-alliance", "luoyang-daily", "alliance", "洛阳成立轴承产业联盟 力争2025年产值突破500亿元",
      "10月15日，洛阳轴承产业联盟在洛阳市正式成立，首批成员单位68家。根据规划，到2025年全市轴承产业产值突破500亿元。"
      "市委书记担任轴承产业链链长，统筹推进产业链招商。",
-     datetime(2025, 10, 15, 2, 0, tzinfo=UTC), "zh", ["410300"], [("bearing", "equipment", "轴承产业")],
+     datetime(2025, 10, 15, 2, 0, tzinfo=UTC), "zh", ["410300"], [("bearings", "equipment", "轴承产业")],
      [("alliance", "洛阳轴承产业联盟在洛阳市正式成立", {"name": "洛阳轴承产业联盟", "region_code": "410300",
                                             "event_date": date(2025, 10, 15)}),
       ("target", "到2025年全市轴承产业产值突破500亿元", {"metric": "轴承产业产值", "value": 500.0, "unit": "亿元",
                                               "year": 2025, "region_code": "410300"})]),
     ("ly-alliance-repost", "henan-miit", "alliance", "洛阳轴承产业联盟成立",
      "洛阳轴承产业联盟在洛阳市正式成立，首批成员单位68家。到2025年全市轴承产业产值突破500亿元。",
-     datetime(2025, 10, 16, 1, 0, tzinfo=UTC), "zh", ["410300"], [("bearing", "equipment", "轴承产业")],
+     datetime(2025, 10, 16, 1, 0, tzinfo=UTC), "zh", ["410300"], [("bearings", "equipment", "轴承产业")],
      [("alliance", "洛阳轴承产业联盟在洛阳市正式成立", {"name": "洛阳轴承产业联盟", "region_code": "410300",
                                             "event_date": date(2025, 10, 15)})]),
     ("mengjin", "luoyang-daily", "mengjin", "孟津区出台轴承产业高质量发展实施方案",
      "孟津区近日印发轴承产业高质量发展实施方案，提出到2026年培育规模以上轴承企业30家，建设精密轴承产业园。",
-     datetime(2025, 11, 3, 3, 0, tzinfo=UTC), "zh", ["410308"], [("bearing", "equipment", "轴承企业")],
+     datetime(2025, 11, 3, 3, 0, tzinfo=UTC), "zh", ["410308"], [("bearings", "equipment", "轴承企业")],
      [("target", "到2026年培育规模以上轴承企业30家", {"metric": "规模以上轴承企业", "value": 30.0, "unit": "家",
                                            "year": 2026, "region_code": "410308"})]),
     ("wuxi-chief", "hk-economic", "wuxi", "無錫市推行新能源汽車產業鏈鏈長制",
      "無錫市日前推行新能源汽車產業鏈鏈長制，由市長擔任鏈長，推動整車與零部件企業協同發展。",
-     datetime(2025, 9, 20, 4, 0, tzinfo=UTC), "zh-Hant", ["320200"], [("new-energy-vehicle", "automotive", "新能源汽車")],
+     datetime(2025, 9, 20, 4, 0, tzinfo=UTC), "zh-Hant", ["320200"], [("new-energy-vehicles", "automotive", "新能源汽車")],
      [("chain_chief", "由市長擔任鏈長", {"name": "無錫市新能源汽車產業鏈鏈長制", "region_code": "320200",
                                   "event_date": date(2025, 9, 20)})]),
     ("en-bearing", "china-daily", "en-bearing", "Luoyang sets target for bearings output",
      "Luoyang, a city in Henan province, aims to lift the output of its bearing industry to 50 billion yuan by 2025, "
      "local authorities said. Bearings makers in the city formed an industry alliance.",
-     datetime(2025, 10, 18, 8, 0, tzinfo=UTC), "en", ["410300"], [("bearing", "equipment", "bearing industry")],
+     datetime(2025, 10, 18, 8, 0, tzinfo=UTC), "en", ["410300"], [("bearings", "equipment", "bearing industry")],
      [("target", "output of its bearing industry to 50 billion yuan by 2025",
        {"metric": "bearing output", "value": 500.0, "unit": "亿元", "year": 2025, "region_code": "410300"})]),
     ("ningbo-semi", "ningbo-news", "ningbo", "宁波集成电路产业联盟揭牌",
      "宁波市集成电路产业联盟11月8日揭牌成立，联盟将围绕芯片设计、制造、封测开展协同攻关。",
-     datetime(2025, 11, 8, 2, 0, tzinfo=UTC), "zh", ["330200"], [("semiconductor", "electronics", "集成电路")],
+     datetime(2025, 11, 8, 2, 0, tzinfo=UTC), "zh", ["330200"], [("semiconductors", "electronics", "集成电路")],
      [("alliance", "宁波市集成电路产业联盟11月8日揭牌成立", {"name": "宁波市集成电路产业联盟", "region_code": "330200",
                                                 "event_date": date(2025, 11, 8)})]),
     ("zz-robot", "henan-miit", "zz-robot", "郑州市机器人产业发展目标发布",
      "郑州市提出，到2025年机器人产业规模达到200亿元，引育机器人整机企业20家。",
-     datetime(2024, 12, 2, 2, 0, tzinfo=UTC), "zh", ["410100"], [("robotics", "equipment", "机器人产业")],
+     datetime(2024, 12, 2, 2, 0, tzinfo=UTC), "zh", ["410100"], [("robots", "equipment", "机器人产业")],
      [("target", "到2025年机器人产业规模达到200亿元", {"metric": "机器人产业规模", "value": 200.0, "unit": "亿元",
                                              "year": 2025, "region_code": "410100"})]),
     ("sz-nev", "ningbo-news", "sz-nev", "深圳新能源汽车产业链再添新成员",
      "深圳市新能源汽车产业链链主企业带动上下游企业集聚发展，全年产量有望继续增长。",
-     datetime(2025, 8, 1, 2, 0, tzinfo=UTC), "zh", ["440300"], [("new-energy-vehicle", "automotive", "新能源汽车")],
+     datetime(2025, 8, 1, 2, 0, tzinfo=UTC), "zh", ["440300"], [("new-energy-vehicles", "automotive", "新能源汽车")],
      []),
 ]
 
 HOSTILE = ("xss", "xss-source", "xss", "<script>alert(1)</script>轴承新闻",
            "标题里有脚本的轴承新闻 <script>alert('body')</script> 结束。",
-           datetime(2025, 7, 1, 2, 0, tzinfo=UTC), "zh", ["410300"], [("bearing", "equipment", "轴承")], [])
+           datetime(2025, 7, 1, 2, 0, tzinfo=UTC), "zh", ["410300"], [("bearings", "equipment", "轴承")], [])
 
 
 def _span(text: str, evidence: str) -> tuple[int | None, int | None]:
@@ -162,9 +162,53 @@ def seed_archive(db: Database, hostile: bool = False, subscribers: bool = True) 
             s.flush()
             index_article(s, art)
         if subscribers:
-            s.add(Subscriber(email="li@example.org", name="李明", regions=["410000"], chains=["bearing"],
+            s.add(Subscriber(email="li@example.org", name="李明", regions=["410000"], chains=["bearings"],
                              language="zh", unsubscribe_token="tok-li"))
             if hostile:
                 s.add(Subscriber(email="x@example.org", name=XSS_SUBSCRIBER, regions=[], chains=[],
                                  language="en", unsubscribe_token="tok-x"))
     return out
+
+
+# --------------------------------------------------------------------------- web test helpers
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("reader", "editor", "admin")
+
+
+@dataclass
+class Web:
+    client: object  # fastapi.testclient.TestClient
+    ctx: object  # chainwatch.context.AppContext
+    seeded: Seeded
+
+
+def make_web(ctx, hostile: bool = True) -> Web:
+    """A seeded archive, one user per role (named after the role), and a TestClient on the app."""
+    from fastapi.testclient import TestClient
+
+    from chainwatch import users
+    from webapp.app import create_app
+
+    seeded = seed_archive(ctx.db, hostile=hostile)
+    for role in ROLES:
+        users.add_user(ctx.db, role, PASSWORD, role)
+    return Web(TestClient(create_app(ctx), follow_redirects=False), ctx, seeded)
+
+
+def form_token(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the session's CSRF token."""
+    client.cookies.clear()
+    token = form_token(client.get("/login").text)
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                    "next": "/search"})
+    assert r.status_code == 303, r.text[:500]
+    return client.get("/api/me").json()["csrf_token"]

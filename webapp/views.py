@@ -39,6 +39,28 @@ class Segment:
 
 
 @dataclass
+class Run:
+    """Consecutive segments under the same strongest mark: one highlight on the page, with the
+    weaker marks inside it (a chain term within an event sentence) shown as inner highlights."""
+
+    top: Mark | None
+    parts: list[tuple[str, Mark | None]]
+
+
+def runs(segs: list[Segment]) -> list[Run]:
+    out: list[Run] = []
+    for seg in segs:
+        top = seg.top
+        inner = [m for m in seg.marks if m is not top]
+        inner_top = max(inner, key=lambda m: KIND_PRIORITY[m.kind]) if inner else None
+        if out and out[-1].top is top:
+            out[-1].parts.append((seg.text, inner_top))
+        else:
+            out.append(Run(top, [(seg.text, inner_top)]))
+    return out
+
+
+@dataclass
 class ArticleView:
     id: int
     title: str
@@ -55,6 +77,10 @@ class ArticleView:
     events: list[dict[str, Any]]
     others: list[dict[str, Any]]  # the same story from other sources
     story_id: int | None
+
+    @property
+    def runs(self) -> list[Run]:
+        return runs(self.segments)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -174,6 +174,11 @@ def _rows(s: Session, ids: list[int]) -> list[EventRow]:
     return out
 
 
+def _newest_first() -> tuple[Any, ...]:
+    """By the event's date, else its article's (a target has a year, rarely a date)."""
+    return (func.coalesce(Event.event_date, func.date(Article.published)).desc().nulls_last(), Event.id.desc())
+
+
 def list_events(db: Database, f: EventFilter) -> EventPage:
     f.per_page = max(1, min(int(f.per_page or 50), MAX_PER_PAGE))
     f.page = max(1, int(f.page or 1))
@@ -183,8 +188,7 @@ def list_events(db: Database, f: EventFilter) -> EventPage:
         total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
         pages = max(1, -(-total // f.per_page))
         page = min(f.page, pages)
-        ids = list(s.scalars(base.order_by(Event.event_date.desc().nulls_last(), Event.id.desc())
-                             .offset((page - 1) * f.per_page).limit(f.per_page)))
+        ids = list(s.scalars(base.order_by(*_newest_first()).offset((page - 1) * f.per_page).limit(f.per_page)))
         rows = _rows(s, ids)
     return EventPage(rows, total, page, pages, region_name, warnings)
 
@@ -192,7 +196,7 @@ def list_events(db: Database, f: EventFilter) -> EventPage:
 def all_events(db: Database, f: EventFilter, limit: int = MAX_EXPORT) -> list[EventRow]:
     with db.session() as s:
         base, _ = _base(s, f, [])
-        ids = list(s.scalars(base.order_by(Event.event_date.desc().nulls_last(), Event.id.desc()).limit(limit)))
+        ids = list(s.scalars(base.order_by(*_newest_first()).limit(limit)))
         out: list[EventRow] = []
         for i in range(0, len(ids), 500):
             out.extend(_rows(s, ids[i:i + 500]))

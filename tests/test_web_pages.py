@@ -123,8 +123,19 @@ def test_search_csv_is_formula_safe(web) -> None:
 def test_pagination_links(web) -> None:
     c = web.client
     login(c, "reader")
-    r = c.get("/search", params={"sort": "date", "per_page": "3", "event_type": ""})
-    assert r.status_code == 200
+    r = c.get("/search", params={"sort": "date", "per_page": "3", "region": "河南"})
+    assert r.status_code == 200 and 'class="pager"' in r.text and "下一页" in r.text
+
+
+def test_every_form_carries_the_session_csrf_token(web) -> None:
+    import re
+
+    c = web.client
+    token = login(c, "admin")
+    for path in ("/sources", "/sources/luoyang-daily", "/subscribers", "/subscribers/1", "/users", "/account",
+                 "/search"):
+        found = re.findall(r'name="csrf_token" value="([^"]*)"', c.get(path).text)
+        assert found and set(found) == {token}, path
 
 
 # --------------------------------------------------------------------------- article, events

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from chainwatch import users
@@ -123,6 +124,17 @@ def remember_pre_session_csrf(request: Request, response: Response) -> None:
                3600 * 12)
 
 
+async def read_form(request: Request) -> FormData:
+    """The request's form, parsed once. FastAPI may hand a dependency and the route different
+    Request objects over one body stream, so the parsed form is kept in the shared request state;
+    a second parse would wait forever for a body already read."""
+    form = getattr(request.state, "form", None)
+    if form is None:
+        form = await request.form()
+        request.state.form = form
+    return form
+
+
 async def csrf_guard(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
@@ -142,7 +154,7 @@ async def csrf_guard(request: Request) -> None:
     sent = request.headers.get("x-csrf-token")
     if not sent and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not sent or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):

@@ -32,11 +32,13 @@ def column_chart(series: list[tuple[str, int]], title: str, width: int = 760, he
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max(v for _, v in series))
     slot = plot_w / len(series)
-    bar_w = max(2.0, slot * 0.7)
+    bar_w = min(max(2.0, slot * 0.7), 44.0)  # a few months must not look like a few walls
     every = max(1, round(len(series) / 12))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
              f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>']
-    for frac in (0, 0.5, 1):
+    # Gridlines at whole numbers only: "0, 0, 1" on an axis reads as a bug.
+    fracs = (0, 0.5, 1) if peak % 2 == 0 else (0, 1)
+    for frac in fracs:
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7eb"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{AXIS}">'

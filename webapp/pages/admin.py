@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from chainwatch import users
 from chainwatch.users import ROLES, UserError
-from webapp.auth import Admin
+from webapp.auth import Admin, read_form
 from webapp.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +28,7 @@ def users_page(request: Request, _user: Admin) -> Response:
 
 @router.post("/users")
 async def user_add(request: Request, _user: Admin) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     try:
         users.add_user(request.app.state.ctx.db, str(form.get("username") or ""), str(form.get("password") or ""),
                        str(form.get("role") or "reader"))
@@ -47,13 +47,13 @@ def _do(request: Request, fn, msg: str) -> Response:
 
 @router.post("/users/{username}/role")
 async def user_role(request: Request, username: str, _user: Admin) -> Response:
-    role = str((await request.form()).get("role") or "")
+    role = str((await read_form(request)).get("role") or "")
     return _do(request, lambda: users.set_role(request.app.state.ctx.db, username, role), "role_changed")
 
 
 @router.post("/users/{username}/password")
 async def user_password(request: Request, username: str, _user: Admin) -> Response:
-    password = str((await request.form()).get("password") or "")
+    password = str((await read_form(request)).get("password") or "")
     return _do(request, lambda: users.set_password(request.app.state.ctx.db, username, password), "password_set")
 
 

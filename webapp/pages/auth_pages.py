@@ -14,6 +14,7 @@ from webapp.auth import (
     end_session,
     pre_session_csrf,
     principal,
+    read_form,
     remember_pre_session_csrf,
     safe_next,
     start_session,
@@ -36,7 +37,7 @@ def login_form(request: Request, next: str = "/search") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     username = str(form.get("username") or "")[:100]
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
@@ -86,7 +87,7 @@ def account(request: Request, user: Reader) -> Response:
 
 @router.post("/account/password")
 async def change_password(request: Request, user: Reader) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     ctx = request.app.state.ctx
     try:
         users.authenticate(ctx.db, user.username, str(form.get("current") or ""), None,
@@ -102,7 +103,7 @@ async def change_password(request: Request, user: Reader) -> Response:
 
 @router.post("/account/tokens")
 async def new_token(request: Request, user: Reader) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     token = users.create_token(request.app.state.ctx.db, user.username, str(form.get("name") or "api")[:100])
     return _account(request, user, new_token=token)
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from webapp import services
-from webapp.auth import Editor
+from webapp.auth import Editor, read_form
 from webapp.services import ServiceError, SubscriberForm
 from webapp.templating import render
 
@@ -38,7 +38,7 @@ def subscribers_page(request: Request, _user: Editor) -> Response:
 
 @router.post("/subscribers")
 async def subscriber_add(request: Request, _user: Editor) -> Response:
-    form = dict(await request.form())
+    form = dict(await read_form(request))
     try:
         services.add_subscriber(request.app.state.ctx, SubscriberForm.parse(form))
     except ServiceError as exc:
@@ -57,7 +57,7 @@ def subscriber_edit(request: Request, sub_id: int, _user: Editor) -> Response:
 
 @router.post("/subscribers/{sub_id}")
 async def subscriber_update(request: Request, sub_id: int, _user: Editor) -> Response:
-    form = dict(await request.form())
+    form = dict(await read_form(request))
     ctx = request.app.state.ctx
     try:
         services.update_subscriber(ctx, sub_id, SubscriberForm.parse(form), active=form.get("active") == "on")
@@ -87,6 +87,8 @@ def preview_page(request: Request, _user: Editor, email: str = "", period: str =
     except services.Unavailable:
         subs = []
     periods = services.digest_periods(ctx, email) if email else []
+    if period and periods and period not in periods:  # an older period asked for by link stays selected
+        periods.insert(0, period[:20])
     return render(request, "digest_preview.html", subscribers=subs, email=email[:320], period=period[:20],
                   periods=periods)
 

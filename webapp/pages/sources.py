@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from webapp import services
-from webapp.auth import Editor
+from webapp.auth import Editor, read_form
 from webapp.services import OVERRIDE_FIELDS, ServiceError
 from webapp.templating import render
 
@@ -39,7 +39,7 @@ def sources_page(request: Request, _user: Editor) -> Response:
 
 @router.post("/sources/new/test")
 async def sources_test(request: Request, _user: Editor) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     values = _form_values(form)
     try:
         overrides = services.overrides_from_form(values)
@@ -51,7 +51,7 @@ async def sources_test(request: Request, _user: Editor) -> Response:
 
 @router.post("/sources/new/add")
 async def sources_add(request: Request, _user: Editor) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     values = _form_values(form)
     try:
         overrides = services.overrides_from_form(values)
@@ -72,7 +72,7 @@ def source_edit(request: Request, key: str, _user: Editor) -> Response:
 
 @router.post("/sources/{key}")
 async def source_update(request: Request, key: str, _user: Editor) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     values = _form_values(form)
     ctx = request.app.state.ctx
     try:

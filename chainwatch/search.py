@@ -657,8 +657,8 @@ EXPORT_HEADER = ("title", "published", "source", "url", "language", "also_report
 
 def export_hits(db: Database, q: SearchQuery, max_rows: int = WINDOW) -> list[Hit]:
     """Every story in the result window (at most ``max_rows``), in result order."""
-    q.per_page, hits = 100, []
-    for page in range(1, max_rows // 100 + 1):
+    q.per_page, hits = min(100, max_rows), []
+    for page in range(1, -(-max_rows // q.per_page) + 1):
         q.page = page
         result = search(db, q)
         hits.extend(result.hits)

@@ -100,7 +100,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
     ).all()
     best: tuple[Article | None, float] = (None, 0.0)
     if not candidate_ids:
-        return best
+        return _find_by_facts(session, record, sig)
     rows = session.execute(
         select(Article.id, Article.minhash, Article.source_id).where(Article.id.in_(candidate_ids))).all()
     for art_id, minhash, source_id in rows:
@@ -111,6 +111,28 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
                      else dedupe.CROSS_SOURCE_THRESHOLD)
         if score >= threshold and score > best[1]:
             best = (session.get(Article, art_id), score)
+    return best if best[0] is not None else _find_by_facts(session, record, sig)
+
+
+def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
+    """A translation: another language, published within weeks, sharing most of its figures."""
+    buckets = sig.fact_buckets()
+    if not buckets:
+        return None, 0.0
+    candidate_ids = session.scalars(
+        select(LshBand.article_id).where(tuple_(LshBand.band, LshBand.bucket).in_(buckets)).distinct().limit(50)
+    ).all()
+    best: tuple[Article | None, float] = (None, 0.0)
+    for art in session.scalars(select(Article).where(Article.id.in_(candidate_ids))):
+        if (art.language or "")[:2] == (record.language or "")[:2] or not art.facts:
+            continue
+        if record.published and art.published and abs(
+                _naive(record.published) - _naive(art.published)).days > dedupe.FACT_MAX_DAYS:
+            continue
+        if dedupe.facts_match(sig.facts, art.facts):
+            shared = len(set(sig.facts) & set(art.facts)) / max(1, min(len(sig.facts), len(art.facts)))
+            if shared > best[1]:
+                best = (art, shared)
     return best
 
 
@@ -126,7 +148,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     existing = find_existing(session, [canonical, requested])
     if existing is not None:
         return StoreResult("exists", existing, None)
-    sig = sig or dedupe.signature(record.text_normalized or record.text)
+    sig = sig or dedupe.signature(record.text_normalized or record.text, record.language)
     match, score = _find_story(session, record, sig)
     if match is not None and match.story_id is not None:
         story = session.get(Story, match.story_id)
@@ -139,12 +161,13 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
         title=record.title, author=record.author, published=record.published,
         fetched_at=record.fetched_at or utcnow(), language=record.language, text=record.text,
         text_normalized=record.text_normalized, content_hash=sig.content_hash, minhash=sig.minhash,
-        story_id=story.id,
+        facts=list(sig.facts) or None, story_id=story.id,
     )
     session.add(article)
     session.flush()
     _attach_to_story(session, story, article)
-    session.add_all(LshBand(band=b, bucket=k, article_id=article.id) for b, k in sig.buckets())
+    session.add_all(LshBand(band=b, bucket=k, article_id=article.id)
+                    for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets()))
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
     if analysis is not None:
         save_analysis(session, article, analysis)
@@ -187,6 +210,13 @@ def _index_for_search(session: Session, article: Article) -> None:
     index_article(session, article)
 
 
+LEVELS = {"province": 1, "prefecture": 2, "county": 3}
+
+
+def _level(value: Any) -> int:
+    return value if isinstance(value, int) else LEVELS.get(str(value), 0)
+
+
 def save_analysis(session: Session, article: Article, analysis: Any) -> None:
     """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis)."""
     from tagging.gazetteer import Gazetteer
@@ -202,14 +232,14 @@ def save_analysis(session: Session, article: Article, analysis: Any) -> None:
     rows: dict[str, ArticleRegion] = {}
     for tag in analysis.regions:
         rows[tag.code] = ArticleRegion(
-            article_id=article.id, code=tag.code, role="subject", level=tag.level, name=tag.name,
+            article_id=article.id, code=tag.code, role="subject", level=_level(tag.level), name=tag.name,
             score=tag.score, evidence=tag.evidence, start=tag.start, end=tag.end)
     for tag in analysis.regions:
         for code in gazetteer.ancestors(tag.code):
             if code not in rows:
                 region = gazetteer.get(code)
                 rows[code] = ArticleRegion(article_id=article.id, code=code, role="ancestor",
-                                           level=region.level if region else 0,
+                                           level=_level(region.level) if region else 0,
                                            name=region.name if region else code)
     session.add_all(rows.values())
     seen_chains: set[str] = set()
@@ -220,8 +250,13 @@ def save_analysis(session: Session, article: Article, analysis: Any) -> None:
         session.add(ArticleChain(article_id=article.id, slug=chain.slug, sector=chain.sector,
                                  score=chain.score, evidence=chain.evidence, start=chain.start, end=chain.end))
     for ev in analysis.events:
+        name = ev.name
+        if name and article.language == "zh-Hant":
+            from tagging.normalize import original_form
+
+            name = original_form(article.text, article.language, name)  # in the article's own script
         session.add(Event(
-            article_id=article.id, story_id=article.story_id, type=ev.type, name=ev.name,
+            article_id=article.id, story_id=article.story_id, type=ev.type, name=name,
             region_code=ev.region_code, event_date=_as_date(ev.date), metric=ev.metric,
             value=ev.value, unit=ev.unit, year=ev.year, chain_slug=ev.chain_slug,
             evidence=ev.evidence or "", start=ev.start, end=ev.end, tag_version=analysis.version))

@@ -32,14 +32,61 @@ _DROP = re.compile(r"[\W_]+", re.UNICODE)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+# Translations share no words with their original, but they keep its figures: 3300亿元 is
+# "330 billion yuan". Articles are also indexed by pairs of their normalised figures.
+FACT_BAND = 1000  # lsh_bands.band value of the fact-pair rows
+MAX_FACTS = 12
+MIN_SHARED_FACTS = 3
+FACT_CONTAINMENT = 0.5  # shared figures / figures of the article with fewer
+FACT_MAX_DAYS = 45  # a translation appears within weeks of its original
+
+
 @dataclass(frozen=True)
 class Signature:
     content_hash: str
     minhash: bytes | None  # NUM_PERM uint32, little endian; None when the text is too short
     shingle_count: int
+    facts: tuple[str, ...] = ()
 
     def buckets(self) -> list[tuple[int, int]]:
         return band_buckets(self.minhash) if self.minhash else []
+
+    def fact_buckets(self) -> list[tuple[int, int]]:
+        return fact_pair_buckets(self.facts)
+
+
+def fact_keys(text: str, language: str | None) -> tuple[str, ...]:
+    """Normalised figures with units (value to 3 significant digits), the largest first."""
+    from tagging.numbers import en_quantities, zh_quantities
+
+    quantities = en_quantities(text) if (language or "").startswith("en") else zh_quantities(text)
+    facts: dict[str, float] = {}
+    for q in quantities:
+        if q.unit is None and q.value < 100:
+            continue  # small bare numbers (dates, ordinals) say nothing about the story
+        if q.value <= 0:
+            continue
+        unit = "" if q.unit in (None, "count", "other-count") else q.unit  # 500家 is "500 enterprises"
+        key = f"{float(f'{q.value:.3g}'):g}|{unit}"
+        facts[key] = max(facts.get(key, 0.0), q.value)
+    ranked = sorted(facts, key=lambda k: (-facts[k], k))[:MAX_FACTS]
+    return tuple(sorted(ranked))
+
+
+def fact_pair_buckets(facts: tuple[str, ...]) -> list[tuple[int, int]]:
+    if len(facts) < MIN_SHARED_FACTS:
+        return []
+    out = []
+    for i, a in enumerate(facts):
+        for b in facts[i + 1 :]:
+            digest = hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).digest()
+            out.append((FACT_BAND, int.from_bytes(digest, "little", signed=True)))
+    return out
+
+
+def facts_match(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
+    shared = len(set(a) & set(b))
+    return shared >= MIN_SHARED_FACTS and shared >= FACT_CONTAINMENT * min(len(a), len(b))
 
 
 def normalise_for_hash(text: str) -> str:
@@ -63,15 +110,16 @@ def _template() -> MinHash:
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
 
 
-def signature(text: str) -> Signature:
+def signature(text: str, language: str | None = None) -> Signature:
     content_hash = hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()
+    facts = fact_keys(text, language)
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
-        return Signature(content_hash, None, len(grams))
+        return Signature(content_hash, None, len(grams), facts)
     mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_template().permutations, scheme=SCHEME)
     mh.update_batch([g.encode("utf-8") for g in grams])
     values = (mh.hashvalues & 0xFFFFFFFF).astype("<u4")
-    return Signature(content_hash, values.tobytes(), len(grams))
+    return Signature(content_hash, values.tobytes(), len(grams), facts)
 
 
 def band_buckets(minhash: bytes) -> list[tuple[int, int]]:

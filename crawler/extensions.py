@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chainwatch.archive import mark_url
-from crawler.middlewares import save_validators
 from crawler.resources import resources
 from storage.models import CrawlError, CrawlRun, CrawlRunSource, Source
 from storage.timeutil import utcnow
@@ -26,8 +25,8 @@ SOURCE_KEYS = ("pages", "not_modified", "new", "duplicates", "errors")
 
 
 class CrawlRunRecorder:
-    """Creates a crawl_runs row when the spider opens and fills it (with per-source figures,
-    errors, and the validators for the next conditional requests) when it closes."""
+    """Creates a crawl_runs row when the spider opens and fills it (with per-source figures
+    and errors) when it closes."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -83,10 +82,6 @@ class CrawlRunRecorder:
             session.add(CrawlError(run_id=run.id, source_id=source_id, url=url[:2000], kind=kind, message=message))
         for source_id, url, status, why in crawl_log.url_states:
             mark_url(session, url, source_id, status, why)
-        if reason == "finished":
-            # Validators only after a complete run: a killed crawl must see its listings again.
-            for url, (etag, last_modified) in crawl_log.validators.items():
-                save_validators(session, url, etag, last_modified)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:

@@ -1,4 +1,4 @@
-"""Downloader middlewares: network guard, retries with backoff, conditional requests. All async."""
+"""Downloader middlewares: network guard, retries with backoff. All async."""
 
 from __future__ import annotations
 
@@ -14,13 +14,9 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from chainwatch.netguard import UnsafeURLError, check_addresses, check_scheme
-from crawler.resources import allow_private_networks, resources
-from storage.models import HttpCacheEntry
-from storage.timeutil import utcnow
+from crawler.resources import allow_private_networks
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +78,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Any:
-        if "timeout" in type(exception).__name__.lower() and request.meta.get("retry_times", 0) >= 1:
-            return None  # a page that hung twice will hang again; don't spend minutes more on it
+        if "timeout" in type(exception).__name__.lower():
+            # A page that hung for the whole download timeout will likely hang again now; the next
+            # crawl retries it (url_states 'failed'), which is the politer backoff.
+            return None
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             result.meta["cw_retry_delay"] = self._delay(result, None)
@@ -109,56 +107,3 @@ def parse_retry_after(value: str) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-class ConditionalRequestMiddleware:
-    """ETag / Last-Modified for feeds, sitemaps and listing pages (requests with meta ``conditional``)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        return cls(crawler)
-
-    async def process_request(self, request: Request) -> None:
-        if not request.meta.get("conditional") or request.meta.get("cw_validators_added"):
-            return None
-        res = resources(self.crawler)
-        entry = await res.in_db(res.db.run, lambda s: _load_validators(s, request.url))
-        request.meta["cw_validators_added"] = True
-        if entry:
-            etag, last_modified = entry
-            if etag:
-                request.headers[b"If-None-Match"] = etag
-            if last_modified:
-                request.headers[b"If-Modified-Since"] = last_modified
-        return None
-
-    async def process_response(self, request: Request, response: Response) -> Response:
-        if not request.meta.get("conditional") or response.status != 200:
-            return response
-        etag = response.headers.get(b"ETag")
-        last_modified = response.headers.get(b"Last-Modified")
-        if etag or last_modified:
-            # Saved only when the page has been processed (spider calls save_validators), so a crawl
-            # killed in the middle fetches the listing again next time instead of skipping it.
-            request.meta["cw_validators"] = (
-                etag.decode("latin-1") if etag else None,
-                last_modified.decode("latin-1") if last_modified else None,
-            )
-        return response
-
-
-def _load_validators(session: Session, url: str) -> tuple[str | None, str | None] | None:
-    row = session.execute(select(HttpCacheEntry.etag, HttpCacheEntry.last_modified)
-                          .where(HttpCacheEntry.url == url)).first()
-    return (row[0], row[1]) if row else None
-
-
-def save_validators(session: Session, url: str, etag: str | None, last_modified: str | None) -> None:
-    entry = session.get(HttpCacheEntry, url)
-    if entry is None:
-        session.add(HttpCacheEntry(url=url, etag=etag, last_modified=last_modified))
-    else:
-        entry.etag, entry.last_modified, entry.updated_at = etag, last_modified, utcnow()

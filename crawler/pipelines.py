@@ -133,7 +133,7 @@ class AnalyzePipeline(_Stage):
 
     def analyse(self, item: PageItem) -> tuple[Any, dedupe.Signature]:
         record: PageRecord = item.extracted
-        sig = dedupe.signature(record.text_normalized or record.text)
+        sig = dedupe.signature(record.text_normalized or record.text, record.language)
         if not self.tagging:
             return None, sig
         published = record.published.astimezone(CHINA).date() if record.published else None

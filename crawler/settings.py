@@ -40,7 +40,14 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 COOKIES_ENABLED = False
-HTTPCACHE_ENABLED = False
+# Conditional requests through Scrapy's HTTP cache (crawler.httpcache): feeds, sitemaps and listing pages.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "crawler.httpcache.EntryPagePolicy"
+HTTPCACHE_STORAGE = "crawler.httpcache.SharedFilesystemCacheStorage"
+HTTPCACHE_DIR = "httpcache"  # chainwatch crawl puts it under CHAINWATCH_HOME/cache
+HTTPCACHE_EXPIRATION_SECS = 0
+HTTPCACHE_GZIP = True
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 410, 429, 500, 502, 503, 504]
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
@@ -49,7 +56,6 @@ LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.NetGuardMiddleware": 50,
-    "crawler.middlewares.ConditionalRequestMiddleware": 560,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }

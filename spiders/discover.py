@@ -86,11 +86,11 @@ class DiscoverySpider(scrapy.Spider):
 
     def probe(self, url: str, callback: Any, **meta: Any) -> Request:
         return Request(url, callback=callback, errback=self.on_probe_error, dont_filter=False,
-                       meta={"handle_httpstatus_all": True, "dont_retry": True, **meta})
+                       meta={"handle_httpstatus_all": True, "dont_retry": True, "cache": True, **meta})
 
     async def start(self) -> AsyncIterator[Request]:
-        yield Request(self.home, callback=self.parse_home, errback=self.on_home_error, priority=20)
-        yield self.probe(urljoin(self.home, "/robots.txt"), self.parse_robots, dont_obey_robotstxt=True)
+        yield Request(self.home, callback=self.parse_home, errback=self.on_home_error, priority=20,
+                      meta={"cache": True})
         rules = listing.rules()
         if self.report.feed_url:
             yield self.probe(self.report.feed_url, self.parse_feed)
@@ -126,6 +126,8 @@ class DiscoverySpider(scrapy.Spider):
 
         self.report.language = detect_language(" ".join(doc.xpath("string(//body)").split())[:5000])
         page = listing.analyse_listing(html, response.url, self.home, self.allow, self.deny)
+        # robots.txt is in the HTTP cache by now (Scrapy fetched it before the home page): no refetch
+        yield self.probe(urljoin(self.home, "/robots.txt"), self.parse_robots, dont_obey_robotstxt=True)
         for feed_url in page.feeds:
             if not self.fixed["feed"]:
                 yield self.probe(feed_url, self.parse_feed, declared=True)
@@ -210,7 +212,7 @@ class DiscoverySpider(scrapy.Spider):
             return
         for url in urls:
             self.crawler.engine.crawl(Request(url, callback=self.parse_sample, errback=self.on_sample_error,
-                                              dont_filter=True))
+                                              dont_filter=True, meta={"cache": True}))
         raise DontCloseSpider
 
     def _decide(self) -> None:

@@ -2,8 +2,8 @@
 
 ``scrapy crawl news`` crawls all enabled sources; ``-a source=KEY[,KEY]`` picks some.
 Incremental: stored article URLs are never requested again, feeds, sitemaps and
-listing pages are fetched with conditional requests, and a listing's pagination
-stops at the first page that links nothing new.
+listing pages are revalidated through the HTTP cache (ETag, Last-Modified), and a
+listing's pagination stops at the first page that links nothing new.
 """
 
 from __future__ import annotations
@@ -69,11 +69,10 @@ class SourceSpec:
 
 @dataclass
 class CrawlLog:
-    """What the run learned that the extension records at the end: errors and pending validators."""
+    """What the run learned that the extension records at the end: errors and page states."""
 
     errors: list[tuple[int | None, str, str, str]] = field(default_factory=list)  # source, url, kind, message
     url_states: list[tuple[int, str, str, str]] = field(default_factory=list)  # source, url, status, reason
-    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     failed_sources: set[int] = field(default_factory=set)
 
 
@@ -125,7 +124,7 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def entry_requests(self, spec: SourceSpec) -> Iterable[Request]:
-        meta = {"source_id": spec.id, "conditional": True, "handle_httpstatus_list": [304]}
+        meta = {"source_id": spec.id, "cache": True}
         if spec.feed_url:
             yield Request(spec.feed_url, callback=self.parse_feed, errback=self.on_error, meta=dict(meta),
                           priority=10)
@@ -146,15 +145,9 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"chainwatch/source/{spec.key}/{key}", n)
 
     def fetched(self, response: Response) -> bool:
-        """Count the page; False when the server said it has not changed."""
+        """Count the page: fetched, or answered from the HTTP cache (unchanged, 304)."""
         spec = self.source_of(response)
-        if response.status == 304:
-            self.count(spec, "not_modified")
-            return False
-        self.count(spec, "pages")
-        validators = response.meta.get("cw_validators")
-        if validators:
-            self.crawl_log.validators[response.request.url if response.request else response.url] = validators
+        self.count(spec, "not_modified" if "cached" in response.flags else "pages")
         return True
 
     async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
@@ -180,7 +173,7 @@ class NewsSpider(scrapy.Spider):
             children = sorted(content.entries, key=lambda e: e.date or date.min, reverse=True)
             for child in children[:50]:
                 yield Request(child.url, callback=self.parse_sitemap, errback=self.on_error,
-                              meta={"source_id": spec.id, "conditional": True, "handle_httpstatus_list": [304]})
+                              meta={"source_id": spec.id, "cache": True})
             return
         entries = sorted(content.entries, key=lambda e: e.date or date.min, reverse=True)
         async for request in self.new_article_requests(spec, entries[: self.max_sitemap_urls]):
@@ -204,8 +197,8 @@ class NewsSpider(scrapy.Spider):
         limit = spec.max_pages or self.settings.getint("CHAINWATCH_MAX_PAGES", 20)
         if page.next_url and new and page_no < limit:
             yield Request(page.next_url, callback=self.parse_listing, errback=self.on_error,
-                          meta={"source_id": spec.id, "conditional": True, "handle_httpstatus_list": [304],
-                                "page_no": page_no + 1, "section": response.meta.get("section")})
+                          meta={"source_id": spec.id, "cache": True, "page_no": page_no + 1,
+                                "section": response.meta.get("section")})
         elif page.next_url and not new:
             log.debug("%s: page %d of %s links nothing new; stopping there", spec.key, page_no,
                       response.meta.get("section"))

@@ -89,6 +89,7 @@ class Article(Base):
     text_normalized: Mapped[str] = mapped_column(Text, default="")  # simplified Chinese, pinyin-free
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    facts: Mapped[list | None] = mapped_column(JSON)  # normalised figures, for cross-language dedupe
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     relevant: Mapped[bool | None] = mapped_column(Boolean, index=True)
@@ -225,17 +226,6 @@ class CrawlError(Base):
     kind: Mapped[str] = mapped_column(String(40))  # http_500, timeout, dns, not_html, too_large, ...
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class HttpCacheEntry(Base):
-    """Validators for conditional requests on feeds, sitemaps and listing pages."""
-
-    __tablename__ = "http_cache"
-
-    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Lock(Base):

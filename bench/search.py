@@ -31,9 +31,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chainwatch import search as S  # noqa: E402
-from chainwatch.segment import index_tokens, stem, tag_token  # noqa: E402
-from storage.db import open_database  # noqa: E402
+from chainwatch import search as S
+from chainwatch.segment import index_tokens, stem, tag_token
+from storage.db import open_database
 
 PROVINCES = ["11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
              "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"]
@@ -46,8 +46,7 @@ SECTORS = {"equipment": ["bearings", "robots", "machine-tools", "agricultural-ma
 # (word, share of articles that contain it): what analysts search for, at plausible rates.
 POLICY_TERMS = [("轴承", 0.01), ("产业联盟", 0.03), ("链长", 0.02), ("新能源汽车", 0.03), ("集成电路", 0.02),
                 ("机器人", 0.02), ("招商", 0.08), ("产业链", 0.30), ("发展", 0.60), ("目标", 0.10), ("光伏", 0.015)]
-EN_WORDS = ("bearing bearings industry alliance target output billion yuan province city plan chain "
-            "vehicle battery chip robot investment policy growth park cluster enterprise").split()
+EN_WORDS = ["bearing", "bearings", "industry", "alliance", "target", "output", "billion", "yuan", "province", "city", "plan", "chain", "vehicle", "battery", "chip", "robot", "investment", "policy", "growth", "park", "cluster", "enterprise"]
 BODY_WORDS, TITLE_WORDS = 60, 8
 
 

@@ -1,7 +1,7 @@
 """search index (SQLite FTS5 / PostgreSQL tsvector + GIN), web sessions, API tokens
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0003 (after url_states, so the history stays one line)
 
 Hand-written: autogenerate knows nothing of FTS5 or tsvector.
 
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

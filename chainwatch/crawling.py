@@ -193,10 +193,13 @@ def start_crawl_process(app: AppContext, source_keys: list[str] | None = None) -
 
 
 def _worker_env(config: Config) -> dict[str, str]:
+    """The child sees this process's effective configuration, whatever its own environment says."""
     env = dict(os.environ)
-    env["CHAINWATCH_HOME"] = str(config.home)
-    env["CHAINWATCH_DATABASE_URL"] = config.database_url
-    env["CHAINWATCH_ALLOW_PRIVATE_NETWORKS"] = "1" if config.allow_private_networks else "0"
+    for key, value in config.as_dict(mask_secrets=False).items():
+        if key.startswith(("smtp.", "web.")) or key == "config_file" or value is None:
+            continue  # a crawl needs no mail or web secrets
+        env["CHAINWATCH_" + key.upper().replace(".", "_")] = (
+            ("1" if value else "0") if isinstance(value, bool) else str(value))
     repo_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = repo_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

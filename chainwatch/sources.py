@@ -194,6 +194,12 @@ def save_source(db: Database, url: str, report: DiscoveryReport, key: str | None
         )
         s.add(src)
         s.flush()
+        # Pages discovery found to be no articles (a PDF, an empty page) are not fetched again.
+        from chainwatch.archive import mark_url
+
+        for sample in report.samples:
+            if sample.get("error") and sample.get("permanent"):
+                mark_url(s, sample["url"], src.id, "skipped", sample["error"])
         return src
 
     return db.run(work)

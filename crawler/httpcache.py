@@ -20,9 +20,16 @@ from scrapy.utils.httpobj import urlparse_cached
 
 class EntryPagePolicy(RFC2616Policy):
     def should_cache_response(self, response: Response, request: Request) -> bool:
+        if request.meta.get("sample") and response.status == 200:
+            return True  # discovery's sample articles: the first crawl takes them from here
         if not (request.meta.get("cache") or urlparse_cached(request).path == "/robots.txt"):
             return False
         return super().should_cache_response(response, request)
+
+    def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
+        if request.meta.get("article"):
+            return True  # only discovery's samples are cached among articles, minutes before
+        return super().is_cached_response_fresh(cachedresponse, request)
 
 
 class SharedFilesystemCacheStorage(FilesystemCacheStorage):

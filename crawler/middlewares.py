@@ -1,4 +1,4 @@
-"""Downloader middlewares: network guard, retries with backoff. All async."""
+"""Downloader middlewares: network guard, retries with backoff, redirect loops. All async."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -107,3 +108,15 @@ def parse_retry_after(value: str) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class LoopAwareRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, with a loop (A → B → A) reported as such: otherwise the duplicate
+    filter drops the second A silently and the source's errors never show it."""
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        seen = [*request.meta.get("redirect_urls", []), request.url]
+        if redirected.url in seen:
+            chain = " → ".join([*seen, redirected.url])
+            raise IgnoreRequest(f"redirect loop: {chain}")
+        return super()._redirect(redirected, request, reason)

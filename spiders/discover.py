@@ -148,7 +148,9 @@ class DiscoverySpider(scrapy.Spider):
     def _note_listing(self, url: str, page: listing.ListingPage) -> None:
         for ln in page.articles:
             self.listing_links.setdefault(ln.url, ln)
-        if len(page.articles) >= MIN_LISTING_ARTICLES:
+        is_home = url.rstrip("/") == (self.report.final_url or self.home).rstrip("/")
+        if len(page.articles) >= MIN_LISTING_ARTICLES or (is_home and page.articles):
+            # a young site's home page with one or two articles is still its listing
             self.listing_counts[url] = len(page.articles)
             self.listing_sets[url] = frozenset(ln.url for ln in page.articles)
             if page.next_url:
@@ -212,7 +214,7 @@ class DiscoverySpider(scrapy.Spider):
             return
         for url in urls:
             self.crawler.engine.crawl(Request(url, callback=self.parse_sample, errback=self.on_sample_error,
-                                              dont_filter=True, meta={"cache": True}))
+                                              dont_filter=True, meta={"sample": True}))
         raise DontCloseSpider
 
     def _decide(self) -> None:
@@ -267,7 +269,7 @@ class DiscoverySpider(scrapy.Spider):
         try:
             record = build_record(item)
         except NotAnArticle as exc:
-            self.report.samples.append({"url": response.url, "error": str(exc)})
+            self.report.samples.append({"url": response.url, "error": str(exc), "permanent": True})
             return
         text = record.text
         self.report.samples.append({

@@ -242,7 +242,10 @@ class NewsSpider(scrapy.Spider):
             message = str(failure.value)
             if "robots.txt" in message.lower() or not message:
                 return  # forbidden by robots.txt: obeyed, not an error
-            kind, transient = ("redirects" if "redirect" in message.lower() else "refused"), False
+            lowered = message.lower()
+            kind = ("redirects" if "redirect" in lowered else "too_large" if "body" in lowered and "bytes" in lowered
+                    or "exceeds" in lowered or "maxsize" in lowered else "refused")
+            transient = False
         else:
             kind, transient, message = classify_failure(failure)
         if spec is None:
@@ -272,11 +275,13 @@ def classify_failure(failure: Failure) -> tuple[str, bool, str]:
         return f"http_{status}", transient, f"HTTP {status}"
     if failure.check(DNSLookupError):
         return "dns", True, "the host name does not resolve"
-    if failure.check(TimeoutError, TCPTimedOutError):
-        return "timeout", True, "no complete answer within the download timeout"
     name = type(failure.value).__name__
+    if failure.check(TimeoutError, TCPTimedOutError) or "timeout" in name.lower():
+        return "timeout", True, f"no complete answer within the download timeout ({failure.value})"
     text = str(failure.value) or name
     lowered = text.lower()
+    if "cancelled" in lowered or "Cancelled" in name:
+        return "too_large", False, "the download was cut off at the size limit (an endless or oversized page)"
     if "maxsize" in lowered or "larger than" in lowered or "exceeds" in lowered:
         return "too_large", False, f"the page is larger than the download size limit ({text})"
     if "redirect" in lowered:

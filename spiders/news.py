@@ -243,7 +243,7 @@ class NewsSpider(scrapy.Spider):
             if "robots.txt" in message.lower() or not message:
                 return  # forbidden by robots.txt: obeyed, not an error
             lowered = message.lower()
-            kind = ("redirects" if "redirect" in lowered else "too_large" if "body" in lowered and "bytes" in lowered
+            kind = ("redirects" if "redirect" in lowered else "too_large" if ("body" in lowered and "bytes" in lowered)
                     or "exceeds" in lowered or "maxsize" in lowered else "refused")
             transient = False
         else:

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from chainwatch import sources as sources_core
 from chainwatch.config import load_config
 from chainwatch.context import AppContext
 from chainwatch.demosite import DemoWeb
-from chainwatch import sources as sources_core
 from storage.db import open_database
 from storage.models import Article, CrawlError, CrawlRun, UrlState
 

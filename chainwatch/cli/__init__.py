@@ -49,6 +49,8 @@ def main_group(ctx: click.Context, verbose: int) -> None:
     """chainwatch: regional industrial-policy news, crawled, deduplicated, tagged and digested."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.root.handlers:
+        handler.setLevel(level)  # Scrapy lowers the root logger's level when a crawl starts
     ctx.ensure_object(Obj)
 
 

@@ -111,8 +111,21 @@ def parse_retry_after(value: str) -> float | None:
 
 
 class LoopAwareRedirectMiddleware(RedirectMiddleware):
-    """Scrapy's redirects, with a loop (A → B → A) reported as such: otherwise the duplicate
-    filter drops the second A silently and the source's errors never show it."""
+    """Scrapy's redirects, with a loop (A → B → A) reported as such (otherwise the duplicate
+    filter drops the second A silently and the source's errors never show it), and an article
+    redirect that lands on an article already stored not followed."""
+
+    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
+        result = super().process_response(request, response)
+        if isinstance(result, Request) and request.meta.get("article"):
+            from chainwatch.archive import known_urls
+            from crawler.resources import resources
+
+            res = resources(self.crawler)
+            known = await res.in_db(res.db.run, lambda s: known_urls(s, [result.url]))
+            if known:
+                raise IgnoreRequest(f"redirects to an article already stored: {result.url}")
+        return result
 
     def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
         seen = [*request.meta.get("redirect_urls", []), request.url]

@@ -242,6 +242,8 @@ class NewsSpider(scrapy.Spider):
             message = str(failure.value)
             if "robots.txt" in message.lower() or not message:
                 return  # forbidden by robots.txt: obeyed, not an error
+            if "already stored" in message:
+                return  # a redirect to an article we have: nothing to do
             lowered = message.lower()
             kind = ("redirects" if "redirect" in lowered else "too_large" if ("body" in lowered and "bytes" in lowered)
                     or "exceeds" in lowered or "maxsize" in lowered else "refused")

@@ -252,7 +252,7 @@ def main() -> None:
     else:
         path = Path(args.sqlite_path or Path(tempfile.mkdtemp(prefix="cw-bench-")) / "bench.sqlite3")
         url = f"sqlite:///{path}"
-    db = open_database(url, upgrade_schema=True)
+    db = open_database(url, upgrade_schema=not args.reuse)
     if not args.reuse:
         print(f"generating {n:,} articles into {db.engine.url.render_as_string(hide_password=True)}",
               file=sys.stderr)

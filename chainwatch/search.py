@@ -11,9 +11,13 @@ How a query stays fast on a million articles:
   so "newest first" and date ranges walk the index in key order and stop at
   the LIMIT.
 * Everything after retrieval (story collapse, facets, snippets) works on a
-  bounded window of at most :data:`WINDOW` candidates. Relevance ranks every
-  match when there are at most :data:`RANK_ALL` of them, otherwise the newest
-  :data:`RANK_ALL` (a query that broad is refined with filters, not paged).
+  bounded window of at most :data:`WINDOW` candidates.
+* Relevance is exact (FTS5 bm25 / ts_rank over every match) while the query's
+  terms are selective. A very common term (发展, 产业链) would make that cost
+  grow with the archive, so then the candidates are the newest
+  :data:`RANK_WINDOW` matches, plus on SQLite the newest matches with the
+  words in the headline, ranked by BM25 (SQLite, computed here from the
+  indexed text) or ts_rank (PostgreSQL).
 
 User input never reaches SQL or FTS syntax: segmentation keeps only word
 characters, every token is quoted, and every value is a bound parameter.
@@ -49,7 +53,7 @@ from storage.timeutil import as_utc, utcnow
 log = logging.getLogger(__name__)
 
 WINDOW = 1000  # candidates collapsed into stories, paged and faceted
-RANK_ALL = 20000  # up to this many matches are all ranked by relevance
+RANK_ALL = 5000  # PostgreSQL: up to this many matches are all ranked by relevance
 COUNT_CAP = 10000  # "10,000+" beyond this
 KEY_SHIFT = 2**32
 EVENT_TYPES = ("alliance", "target", "chain_chief")
@@ -351,9 +355,12 @@ def _quote_ts(token: str) -> str:
 
 
 def _tsquery(groups: list[list[str]], tag_groups: list[list[str]]) -> str:
-    parts = [" <-> ".join(_quote_ts(t) + ":AB" for t in g) for g in groups]
+    # No weight labels (:AB, :D): GIN cannot check weights, so a labelled term makes PostgreSQL
+    # re-read every matching tsvector. Tags and words cannot meet anyway: words never start with
+    # "zz" (segment.parse_query drops such tokens) and every tag does.
+    parts = [" <-> ".join(_quote_ts(t) for t in g) for g in groups]
     for alternatives in tag_groups:
-        parts.append("(" + " | ".join(_quote_ts(t) + ":D" for t in alternatives) + ")")
+        parts.append("(" + " | ".join(_quote_ts(t) for t in alternatives) + ")")
     return " & ".join(f"({p})" for p in parts)
 
 
@@ -382,21 +389,73 @@ def _retrieve_sqlite(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidat
     total = int(s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE {where} LIMIT :cap)"),
                          params) or 0)
     if sort == "date" or not plan.groups:
-        inner = f"SELECT rowid AS k, NULL AS score FROM search_fts WHERE {where} ORDER BY rowid DESC LIMIT :window"
-        order = "c.k DESC"
-    elif total <= RANK_ALL:
-        inner = (f"SELECT rowid AS k, bm25(search_fts, {BM25_WEIGHTS}) AS score FROM search_fts "
-                 f"WHERE {where} ORDER BY score LIMIT :window")
-        order = "c.score, c.k DESC"
-    else:  # too broad to rank everything: rank the newest RANK_ALL matches
-        inner = (f"SELECT k, score FROM (SELECT rowid AS k, bm25(search_fts, {BM25_WEIGHTS}) AS score "
-                 f"FROM search_fts WHERE {where} ORDER BY rowid DESC LIMIT :rank_all) "
-                 "ORDER BY score LIMIT :window")
-        order = "c.score, c.k DESC"
-    rows = s.execute(text(f"SELECT d.article_id, d.story_id, c.score FROM ({inner}) c "
-                          f"JOIN search_docs d ON d.doc_key = c.k ORDER BY {order}"), params).all()
-    # bm25() is "lower is better"; report it the usual way round.
-    return [_Candidate(r[0], r[1], -r[2] if r[2] is not None else None) for r in rows], total
+        rows = s.execute(text(f"SELECT d.article_id, d.story_id FROM (SELECT rowid AS k FROM search_fts "
+                              f"WHERE {where} ORDER BY rowid DESC LIMIT :window) c "
+                              "JOIN search_docs d ON d.doc_key = c.k ORDER BY c.k DESC"), params).all()
+        return [_Candidate(r[0], r[1], None) for r in rows], total
+    dfs = [_df(s, [g], []) for g in plan.groups] + [_df(s, [], [t]) for t in plan.tag_groups]
+    if max(dfs) <= BM25_MAX_DF:
+        # Every term is selective: FTS5's bm25 over all matches, exact. (bm25 reads each term's
+        # whole doclist for its IDF, which is why a common term takes the other road.)
+        rows = s.execute(text(f"SELECT d.article_id, d.story_id, c.score FROM (SELECT rowid AS k, "
+                              f"bm25(search_fts, {BM25_WEIGHTS}) AS score FROM search_fts WHERE {where} "
+                              "ORDER BY score LIMIT :window) c JOIN search_docs d ON d.doc_key = c.k "
+                              "ORDER BY c.score, c.k DESC"), params).all()
+        # bm25() is "lower is better"; report it the usual way round.
+        return [_Candidate(r[0], r[1], -r[2]) for r in rows], total
+    return _rank_broad(s, plan, where, params, dfs[: len(plan.groups)]), total
+
+
+BM25_MAX_DF = 30000  # beyond this many documents for one term, bm25's IDF scan costs too much
+RANK_WINDOW = 2000  # newest matches (plus newest headline matches) ranked for a broad query
+
+
+def _df(s: Session, groups: list[list[str]], tag_groups: list[list[str]]) -> int:
+    """Documents with a term, counted up to BM25_MAX_DF + 1 (a walk that stops early)."""
+    return int(s.scalar(text("SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH :m "
+                             "LIMIT :cap)"), {"m": _fts5_match(groups, tag_groups), "cap": BM25_MAX_DF + 1}) or 0)
+
+
+def _rank_broad(s: Session, plan: _Plan, where: str, params: dict[str, Any], dfs: list[int]) -> list[_Candidate]:
+    """Relevance for a query with a very common term, at bounded cost.
+
+    Candidates: the newest RANK_WINDOW matches and the newest WINDOW matches with the words in
+    the headline (an older story *about* the topic still competes). They are scored here with
+    the BM25 formula on the indexed text; IDF from document counts capped at BM25_MAX_DF, so a
+    very common word weighs little, as it should.
+    """
+    title_match = " AND ".join(["{title} : " + _quote_fts(" ".join(g)) for g in plan.groups]
+                               + ["tags : (" + " OR ".join(_quote_fts(t) for t in alt) + ")"
+                                  for alt in plan.tag_groups])
+    title_params = dict(params, mt=title_match)
+    title_where = "search_fts MATCH :mt" + where[len("search_fts MATCH :m"):]
+    keys = [r[0] for r in s.execute(text(f"SELECT rowid FROM search_fts WHERE {where} ORDER BY rowid DESC "
+                                         "LIMIT :rw"), dict(params, rw=RANK_WINDOW))]
+    keys += [r[0] for r in s.execute(text(f"SELECT rowid FROM search_fts WHERE {title_where} "
+                                          "ORDER BY rowid DESC LIMIT :window"), title_params)]
+    keys = list(dict.fromkeys(keys))
+    # The FTS5 content table is a plain rowid table: a thousand lookups, not a scan.
+    rows = s.execute(text("SELECT f.id, f.c0, f.c1, d.article_id, d.story_id FROM search_fts_content f "
+                          "JOIN search_docs d ON d.doc_key = f.id WHERE f.id IN (SELECT value FROM json_each(:keys))"),
+                     {"keys": json.dumps(keys)}).all()
+    n_docs = max(int(s.scalar(text("SELECT max(article_id) FROM search_docs")) or 1), 1)
+    idf = [math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for df in dfs]
+    docs = []
+    for key, title, body, aid, story in rows:
+        t_pad, b_pad = f" {title} ", f" {body} "
+        docs.append((key, aid, story, t_pad, b_pad, (len(title) + len(body)) / 2 or 1))
+    avg_len = sum(d[5] for d in docs) / len(docs) if docs else 1
+    k1, b = 1.2, 0.75
+    scored = []
+    for key, aid, story, t_pad, b_pad, length in docs:
+        score = 0.0
+        for group, weight in zip(plan.groups, idf, strict=True):
+            needle = " " + " ".join(group) + " "
+            tf = 4 * t_pad.count(needle) + b_pad.count(needle)
+            score += weight * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_len))
+        scored.append((score, key, aid, story))
+    scored.sort(key=lambda x: (-x[0], -x[1]))
+    return [_Candidate(aid, story, score) for score, _, aid, story in scored[:WINDOW]]
 
 
 def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidate], int]:
@@ -419,8 +478,11 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
             sql = (f"SELECT article_id, story_id, {rank} AS score FROM search_docs WHERE {where} "
                    "ORDER BY score DESC, doc_key DESC LIMIT :window")
         else:
+            # Rank the newest RANK_WINDOW matches only: ts_rank reads each candidate's tsvector from
+            # TOAST, and a headline branch (weight-A matches) would have to read them all to check weights.
+            params["rw"] = RANK_WINDOW
             sql = (f"SELECT article_id, story_id, {rank} AS score FROM (SELECT article_id, story_id, doc_key, tsv "
-                   f"FROM search_docs WHERE {where} ORDER BY doc_key DESC LIMIT :rank_all) c "
+                   f"FROM search_docs WHERE {where} ORDER BY doc_key DESC LIMIT :rw) c "
                    "ORDER BY score DESC, doc_key DESC LIMIT :window")
     rows = s.execute(text(sql), params).all()
     return [_Candidate(r[0], r[1], float(r[2]) if r[2] is not None else None) for r in rows], total
@@ -612,7 +674,13 @@ def search(db: Database, q: SearchQuery) -> SearchResult:
     q.page = max(1, min(int(q.page or 1), 1000))
     warnings: list[str] = []
     with db.session() as s:
+        if db.is_postgres:
+            # psycopg prepares a statement after five runs and PostgreSQL may then reuse a generic plan,
+            # blind to how common the searched words are (a GIN scan of every match for 发展, 5x slower).
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         plan = _plan(s, q, warnings)
+        if q.q.strip() and not plan.groups:
+            plan.empty = True  # "*" or "!!!" must not turn into "everything"
         if plan.empty:
             candidates, total = [], 0
         elif db.is_postgres:

@@ -143,7 +143,8 @@ def parse_query(text: str) -> list[list[str]]:
     seen: set[tuple[str, ...]] = set()
     for i, part in enumerate(text.split('"')):
         quoted = i % 2 == 1
-        tokens = query_tokens(part)
+        # "zz..." is the prefix of filter tokens (tag_token); no Chinese, English or pinyin word has it.
+        tokens = [t for t in query_tokens(part) if not t.startswith("zz")]
         candidates = [tokens] if quoted and len(tokens) > 1 else [[t] for t in tokens]
         for group in candidates:
             key = tuple(group)

@@ -156,6 +156,13 @@ def test_broad_query_ranks_newest_window(seeded, monkeypatch) -> None:
     db, _ = seeded
     monkeypatch.setattr(search_mod, "RANK_ALL", 2)
     monkeypatch.setattr(search_mod, "COUNT_CAP", 3)
+    monkeypatch.setattr(search_mod, "BM25_MAX_DF", 0)  # SQLite: every term counts as common
     result = search(db, SearchQuery(q="轴承"))
     assert result.total_capped and result.total == 3
     assert len(result.hits) >= 1
+    # Headline matches rank first, whatever the date.
+    assert "轴承" in result.hits[0].title
+    monkeypatch.setattr(search_mod, "RANK_WINDOW", 1)
+    titles = _titles(search(db, SearchQuery(q="轴承", region="河南")))
+    assert "孟津区出台轴承产业高质量发展实施方案" in titles  # older, but about bearings in its headline
+    assert _titles(search(db, SearchQuery(q="bearings"))) == ["Luoyang sets target for bearings output"]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from chainwatch.archive import save_analysis
 from chainwatch.config import Config
 from chainwatch.netguard import check_url
+from chainwatch.search import index_article
 from crawler.items import PageItem
 from crawler.pipelines import CHINA, build_record
 from storage.db import Database
@@ -64,6 +65,7 @@ def retag(db: Database, since: datetime | None = None, batch: int = 200,
                 analysis = tagger.analyze(art.title, art.text_normalized, language=art.language,
                                           published=published, source_region=region)
                 save_analysis(s, art, analysis)
+                index_article(s, art)  # the search filters are words in the index: keep them in step
 
         db.run(work)
         done += len(chunk)

@@ -119,7 +119,7 @@ def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress
     from scrapy.crawler import CrawlerProcess
 
     from chainwatch.locks import LockHeld, lease
-    from crawler.extensions import mark_stale_runs
+    from crawler.extensions import mark_stale_runs, new_run
     from spiders.news import NewsSpider
 
     db = app.db
@@ -132,7 +132,7 @@ def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress
     try:
         with lease(db, "crawl", ttl_seconds=app.config.crawl.download_timeout * 20 + 600) as held:
             db.run(mark_stale_runs)
-            run_id = db.run(_new_run)
+            run_id = db.run(new_run)
             settings = scrapy_settings(app.config, progress=progress, distributed=distributed,
                                        CHAINWATCH_RUN_ID=run_id)
             process = CrawlerProcess(settings)
@@ -155,15 +155,6 @@ def _renew_while_running(held: Any) -> None:
         return
     loop = task.LoopingCall(threads.deferToThread, held.renew)  # a DB write: off the reactor thread
     loop.start(60, now=False)
-
-
-def _new_run(session: Any) -> int:
-    import socket
-
-    run = CrawlRun(status="running", host=socket.gethostname(), pid=os.getpid())
-    session.add(run)
-    session.flush()
-    return run.id
 
 
 def discover_sites(config: Config, requests: list[dict[str, Any]], timeout: float = 180) -> list[dict[str, Any]]:

@@ -44,10 +44,7 @@ class CrawlRunRecorder:
             run = session.get(CrawlRun, int(given))
             if run is not None:
                 return run.id
-        run = CrawlRun(host=socket.gethostname(), pid=os.getpid(), status="running")
-        session.add(run)
-        session.flush()
-        return run.id
+        return new_run(session)
 
     async def spider_opened(self, spider: Any) -> None:
         res = resources(self.crawler)
@@ -93,7 +90,15 @@ class CrawlRunRecorder:
             res.close()
 
 
-def mark_stale_runs(session: Session, alive: Any = None) -> int:
+def new_run(session: Session) -> int:
+    """A crawl_runs row for this process, status 'running'."""
+    run = CrawlRun(host=socket.gethostname(), pid=os.getpid(), status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def mark_stale_runs(session: Session) -> int:
     """Runs left 'running' by a killed process on this host are marked 'killed'."""
     host = socket.gethostname()
     count = 0

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from digests import labels
+from digests.numbers import canonical_unit
 from digests.periods import Period, get_zone
 from storage.models import (
     Article,
@@ -463,16 +464,24 @@ def _norm(text: str | None) -> str:
 def _events(articles: list[ArticleRow], lab: _Labeler) -> dict[str, list[EventItem]]:
     """Merge events reported by several articles (of one story or several) into one item each."""
     merged: dict[tuple, EventItem] = {}
+    aliases: dict[tuple, tuple] = {}  # a second key under which an item is found -> its key in ``merged``
     seen_sources: dict[tuple, set[str]] = defaultdict(set)
     for a in articles:
         story_key = a.story_id if a.story_id is not None else -a.id
         for e in a.events:
+            story_alias: tuple | None = None
             if e.type == "target":
-                key: tuple = ("target", e.region_code, _norm(e.metric), e.value, (e.unit or "").lower(), e.year)
+                key: tuple = ("target", e.region_code, _norm(e.metric), e.value, canonical_unit(e.unit), e.year)
+                # Copies of one story state the same figure, though one copy may miss the region or word the
+                # metric differently (a translation): within a story, value + unit + year is the target.
+                story_alias = ("target", "story", story_key, e.value, canonical_unit(e.unit), e.year)
+                key = aliases.get(story_alias, key)
             elif e.name and _norm(e.name):
                 key = (e.type, _norm(e.name))
             else:  # an unnamed event: one per story
                 key = (e.type, "story", story_key)
+            if story_alias is not None:
+                aliases.setdefault(story_alias, key)
             item = merged.get(key)
             if item is None:
                 item = merged[key] = EventItem(

@@ -113,6 +113,29 @@ def test_targets_and_chain_chief(seeded) -> None:
     assert "330 billion yuan" in en.text and "by 2025" in en.text
 
 
+def test_a_story_reposted_without_its_region_shows_its_target_once(app) -> None:
+    """The English repost of a story misses the region and words the metric its own way; another city's
+    identical figure is a different target."""
+    with app.db.session() as s:
+        story = f.story(s, "成都9个产业集群今年产值达3300亿元")
+        f.article(s, title="成都9个产业集群今年产值达3300亿元", published=f.at("2022-11-08"), story_row=story,
+                  regions=["510100"], chains=["robots"],
+                  events=[dict(type="target", region_code="510100", metric="产业集群产值", value=3.3e11,
+                               unit="CNY", year=2022, evidence="9个产业集群今年产值达到3300亿元。")])
+        f.article(s, title="Chengdu clusters to reach 330 billion yuan", published=f.at("2022-11-09"),
+                  story_row=story, src=f.source(s, "en-news", "English News"), regions=[], chains=["robots"],
+                  events=[dict(type="target", region_code=None, metric="output of industrial clusters",
+                               value=3.3e11, unit="cny", year=2022, evidence="to reach 330 billion yuan")])
+        f.article(s, title="绵阳产业集群产值达3300亿元", published=f.at("2022-11-10"), regions=["510700"],
+                  chains=["robots"],
+                  events=[dict(type="target", region_code="510700", metric="产业集群产值", value=3.3e11,
+                               unit="CNY", year=2022, evidence="绵阳产业集群产值达到3300亿元。")])
+    d = _digest(app)
+    by_region = {t.region_code: t for t in d.targets}
+    assert len(d.targets) == 2 and set(by_region) == {"510100", "510700"}
+    assert len(by_region["510100"].sources) == 2 and len(by_region["510700"].sources) == 1
+
+
 def test_labels_follow_the_language(seeded) -> None:
     zh, en = render(_digest(seeded)), render(_digest(seeded, language="en"))
     assert "新成立的产业联盟" in zh.html and "量化目标" in zh.html and "链长制动态" in zh.html

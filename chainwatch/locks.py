@@ -4,7 +4,9 @@
         ...            # long work: held.renew() now and then, or lease(..., heartbeat=True)
 
 A lease expires on its own, so a crashed holder never blocks the others for
-longer than its TTL. Acquiring is a single INSERT ... ON CONFLICT DO UPDATE
+longer than its TTL; and a holder that was a process on this host which no longer exists
+(killed, machine rebooted) is taken over at once, without waiting for the TTL. Acquiring is
+a single INSERT ... ON CONFLICT DO UPDATE
 WHERE expires_at < now statement: the database serialises concurrent attempts
 on the primary key, so exactly one of two racing processes gets the row, on
 SQLite and PostgreSQL alike. Times are the callers' UTC clocks; keep the TTL
@@ -126,12 +128,48 @@ def _acquire_statement(db: Database, name: str, owner: str, now: datetime, expir
     ).returning(Lock.owner)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (a zombie, killed but not yet reaped, does not count)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def dead_local_owner(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid:…`` from default_owner) names a process on this host that has ended."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) in (0, os.getpid()):
+        return False
+    return not process_alive(int(pid))
+
+
 def acquire(db: Database, name: str, ttl_seconds: float = DEFAULT_TTL, owner: str | None = None) -> Lease | None:
     """Take the lease, or return None when someone else holds a live one. Caller must release()."""
     owner = owner or default_owner()
     now = utcnow()
     expires = now + timedelta(seconds=ttl_seconds)
     got = db.run(lambda s: s.execute(_acquire_statement(db, name, owner, now, expires)).scalar_one_or_none())
+    if got != owner:
+        current = db.run(lambda s: s.scalar(select(Lock.owner).where(Lock.name == name)))
+        if current and dead_local_owner(current):
+            # The holder was killed (or crashed) on this host; its lease would block everyone until the
+            # TTL. Only the owner we saw is replaced, so of two processes taking over at once one wins.
+            def take_over(s: Session) -> int:
+                return s.execute(update(Lock).where(Lock.name == name, Lock.owner == current)
+                                 .values(owner=owner, acquired_at=now, expires_at=expires)).rowcount
+
+            if db.run(take_over) == 1:
+                log.warning("lock %r: its holder %s is no longer running on this host; taken over", name, current)
+                got = owner
     if got != owner:
         return None
     return Lease(db=db, name=name, owner=owner, ttl_seconds=ttl_seconds, expires_at=expires)

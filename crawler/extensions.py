@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chainwatch.archive import mark_url
+from chainwatch.locks import process_alive
 from crawler.resources import resources
 from storage.models import CrawlError, CrawlRun, CrawlRunSource, Source
 from storage.timeutil import utcnow
@@ -103,20 +104,10 @@ def mark_stale_runs(session: Session) -> int:
     host = socket.gethostname()
     count = 0
     for run in session.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.host == host)):
-        if run.pid and not _pid_alive(run.pid):
+        if run.pid and not process_alive(run.pid):
             run.status, run.finish_reason, run.finished_at = "killed", "process ended without closing", utcnow()
             count += 1
     return count
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ProgressReporter:

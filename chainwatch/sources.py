@@ -265,13 +265,20 @@ def remove_source(db: Database, key: str, delete_articles: bool = False) -> int:
 
 
 def source_health(db: Database) -> list[dict[str, Any]]:
-    """Per source: last crawl, articles, figures of the last run and its last error."""
+    """Per source: last crawl, articles, figures of the last run and its last error, and how many
+    runs in a row (up to the newest) fetched nothing from it but errors: a site that is down."""
     with db.session() as s:
         counts = dict(s.execute(select(Article.source_id, func.count()).group_by(Article.source_id)).all())
         out = []
         for src in s.scalars(select(Source).order_by(Source.key)):
-            last = s.scalar(select(CrawlRunSource).where(CrawlRunSource.source_id == src.id)
-                            .order_by(CrawlRunSource.run_id.desc()).limit(1))
+            recent = s.scalars(select(CrawlRunSource).where(CrawlRunSource.source_id == src.id)
+                               .order_by(CrawlRunSource.run_id.desc()).limit(100)).all()
+            last = recent[0] if recent else None
+            failures = 0
+            for rs in recent:
+                if rs.errors == 0 or rs.pages_fetched or rs.not_modified:
+                    break
+                failures += 1
             err = s.scalar(select(CrawlError).where(CrawlError.source_id == src.id)
                            .order_by(CrawlError.id.desc()).limit(1))
             out.append({
@@ -281,6 +288,7 @@ def source_health(db: Database) -> list[dict[str, Any]]:
                 "pages_last_run": last.pages_fetched if last else None,
                 "new_articles_last_run": last.new_articles if last else None,
                 "errors_last_run": last.errors if last else None,
+                "consecutive_failures": failures,
                 "last_error": f"{err.kind}: {err.message} ({err.url})" if err else None,
                 "last_error_at": as_utc(err.at) if err else None,
             })

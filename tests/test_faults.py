@@ -23,9 +23,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,7 +39,7 @@ from chainwatch.config import load_config
 from chainwatch.context import AppContext
 from chainwatch.demosite import DemoWeb
 from storage.db import Database, open_database
-from storage.models import Article, CrawlRun, Lock, Story
+from storage.models import Article, CrawlError, CrawlRun, Lock, Story, UrlState
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -213,3 +215,209 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(any_db) -> N
         assert (new is not None) is taken, owner
         assert holder(any_db, "crawl").owner == (new.owner if taken else owner)
         (new or old).release()
+
+
+# ---------------------------------------------------------------- 3. hostile and dead sources
+
+HOSTILE_ARTICLE = """<!DOCTYPE html><html><head><meta charset="{charset}"><title>{title}</title></head><body>
+<h1>{title}</h1><p class="date">2026-11-10</p><div class="content">
+<p>{title}。近日，市工业和信息化局召开会议，部署全市重点产业链招商和项目建设工作，会议强调要聚焦新能源汽车、
+集成电路和高端装备三条产业链，落实链长制，推动产业链上下游企业协同发展。</p>
+<p>会议提出，到2027年全市规上工业产值力争突破5000亿元，新增专精特新企业100家，打造一批具有竞争力的产业集群。</p>
+</div></body></html>"""
+BIG_BYTES = 200 * 1024 * 1024
+BOMB = None
+
+
+def gzip_bomb() -> bytes:
+    """About 200 KB of gzip that inflates to 200 MB of HTML."""
+    global BOMB
+    if BOMB is None:
+        import zlib
+
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        block = b" " * (1 << 20)
+        BOMB = packer.compress(b"<html><body>") + b"".join(packer.compress(block) for _ in range(200)) + packer.flush()
+    return BOMB
+
+
+class HostileHandler(BaseHTTPRequestHandler):
+    """What the demo sites lack: a 200 MB page, a page that drips forever, a redirect chain without end,
+    503 + Retry-After, an empty 200, and a feed whose bytes are GBK while it says UTF-8."""
+
+    protocol_version = "HTTP/1.1"
+    server: HostileServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        srv, p = self.server, self.path
+        srv.hits[p] = srv.hits.get(p, 0) + 1
+        try:
+            if p == "/":
+                self.send(200, b'<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
+                          b"</head><body><p>feed only</p></body></html>")
+            elif p == "/feed.xml":
+                items = "".join(f"<item><title>{t}</title><link>{srv.url}{u.lstrip('/')}</link>"
+                                f"<pubDate>Tue, 10 Nov 2026 08:00:00 +0800</pubDate></item>"
+                                for u, t in srv.feed_items())
+                feed = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>恶意测试站</title>'
+                        f"<link>{srv.url}</link>{items}</channel></rss>")
+                self.send(200, feed.encode("gbk"), "application/rss+xml; charset=utf-8")  # lies: GBK bytes
+            elif p in srv.articles:
+                title, charset = srv.articles[p]
+                # /a/2.html says GBK but is UTF-8; /a/1.html tells the truth
+                self.send(200, HOSTILE_ARTICLE.format(title=title, charset=charset).encode("utf-8"),
+                          f"text/html; charset={charset}")
+            elif p == "/busy.html":
+                if srv.hits[p] == 1:
+                    self.send(503, b"busy", Retry_After="1")
+                else:
+                    self.send(200, HOSTILE_ARTICLE.format(title=srv.busy_title, charset="utf-8").encode())
+            elif p == "/empty.html":
+                self.send(200, b"")
+            elif p.startswith("/hop/"):
+                self.send(302, b"", Location=f"/hop/{int(p.rsplit('/', 1)[1]) + 1}")
+            elif p == "/bomb.html":
+                self.send(200, gzip_bomb(), Content_Encoding="gzip")
+            elif p in ("/big.html", "/big-chunked.html"):
+                self.stream_big(chunked=p == "/big-chunked.html")
+            elif p == "/drip.html":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                while not srv.stopping.wait(0.2):
+                    self.wfile.write(b"<p>")
+                    self.wfile.flush()
+            else:
+                self.send(404, b"not found")
+        except OSError:  # the crawler hung up: what it should do on these pages
+            self.close_connection = True
+
+    def stream_big(self, chunked: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(BIG_BYTES))
+        self.end_headers()
+        block = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>\n"
+        sent = 0
+        try:
+            while sent < BIG_BYTES and not self.server.stopping.is_set():
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+                sent += len(block)
+        finally:
+            self.server.sent[self.path] = sent
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+
+class HostileServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), HostileHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        gzip_bomb()  # built before serving: building it takes longer than the download timeout
+        self.hits: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        self.stopping = threading.Event()
+        self.articles = {"/a/1.html": ("恶意测试站产业链招商会议召开", "utf-8"),
+                         "/a/2.html": ("集成电路产业联盟在常州成立", "gbk")}
+        self.busy_title = "新能源汽车产业链链长制工作推进会举行"
+        self.faults = ["/busy.html", "/empty.html", "/hop/0", "/bomb.html", "/big.html", "/big-chunked.html",
+                       "/drip.html"]
+
+    def feed_items(self) -> list[tuple[str, str]]:
+        return [(u, t) for u, (t, _) in self.articles.items()] + [(u, f"栏目{u}") for u in self.faults]
+
+    def __enter__(self) -> HostileServer:
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def add_feed_source(db: Database, key: str, home: str) -> None:
+    report = sources_core.DiscoveryReport(url=home, strategy="feed", site_name=key, feed_url=home + "feed.xml")
+    sources_core.save_source(db, home, report, key=key)
+
+
+def test_hostile_and_dead_sources_are_bounded_and_reported_and_the_others_crawled_fully(demo, tmp_path: Path) -> None:
+    web = demo[0]
+    home, db_file = fresh_home(demo, tmp_path)
+    env = crawl_env(home)
+    db = open_database(f"sqlite:///{db_file}")
+    down = f"http://127.0.0.1:{closed_port()}/"
+    with HostileServer() as hostile:
+        add_feed_source(db, "hostile", hostile.url)
+        add_feed_source(db, "down", down)
+        started = time.monotonic()
+        proc = cli(env, "crawl", "--quiet", "--json")
+        elapsed = time.monotonic() - started
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        summary = summary_of(proc.stdout)
+        big_sent = dict(hostile.sent)
+        for _ in range(2):  # the rest of the week: the site stays down
+            again = cli(env, "crawl", "--quiet", "--json", "--source", "down")
+            assert again.returncode == 0, again.stderr[-3000:]
+    print(f"hostile crawl: {elapsed:.1f}s", summary)
+    assert_every_article_once_but(db, web, extra={path(u) for u in hostile.articles} | {"/busy.html"})
+    per_source = {s["key"]: s for s in summary["sources"]}
+    assert all(per_source[s.key]["errors"] == 0 for s in web.sites)
+    with db.session() as s:
+        kinds = {path(e.url): e.kind for e in s.scalars(select(CrawlError).where(
+            CrawlError.run_id == summary["run_id"], CrawlError.url.startswith(hostile.url)))}
+        skipped = {path(u.url): u.reason for u in s.scalars(select(UrlState))}
+        titles = dict(s.execute(select(Article.final_url, Article.title)
+                                .where(Article.final_url.startswith(hostile.url))).all())
+    assert "/" not in kinds  # the home page is fine
+    assert kinds.get("/big.html") == "too_large" and kinds.get("/big-chunked.html") == "too_large"
+    assert kinds.get("/bomb.html") == "too_large"
+    assert kinds.get("/drip.html") == "timeout"
+    assert any(k == "redirects" for p, k in kinds.items() if p.startswith("/hop/")), kinds
+    assert skipped.get("/empty.html") == "empty body"
+    # the lying feed and the lying page are read in their real encoding
+    assert sorted(titles.values()) == sorted([t for t, _ in hostile.articles.values()] + [hostile.busy_title])
+    # limits: the 200 MB pages were cut near DOWNLOAD_MAXSIZE, the redirect chain at REDIRECT_MAX_TIMES
+    assert all(n < 20 * MAX_PAGE_BYTES for n in big_sent.values()), big_sent
+    assert max(int(p.rsplit("/", 1)[1]) for p in hostile.hits if p.startswith("/hop/")) <= 10
+    assert hostile.hits["/busy.html"] == 2  # 503 + Retry-After, then the page
+    # a week down: every run fails on it, and its health says so
+    health = {h["key"]: h for h in sources_core.source_health(db)}
+    assert health["down"]["consecutive_failures"] == 3
+    assert health["down"]["last_error"].startswith("connection: ") and "refused" in health["down"]["last_error"]
+    assert health["hostile"]["consecutive_failures"] == 0 and health["xinsu"]["consecutive_failures"] == 0
+    db.dispose()
+    assert_sqlite_intact(db_file)
+
+
+def assert_every_article_once_but(db: Database, web: DemoWeb, extra: set[str]) -> None:
+    expected = {path(a.url) for a in web.articles()} | extra
+    with db.session() as s:
+        stored = Counter(path(u) for u in s.scalars(select(Article.final_url)))
+    assert set(stored) == expected, (expected - set(stored), set(stored) - expected)
+    assert all(n == 1 for n in stored.values())

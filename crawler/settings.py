@@ -53,6 +53,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 # chainwatch configures logging itself; Scrapy must not add a second root handler.
 LOG_INSTALL_ROOT_HANDLER = False
+# Pages that are not articles (PDFs, empty pages) are expected and recorded in url_states: not warnings.
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.NetGuardMiddleware": 50,

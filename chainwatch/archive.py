@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from chainwatch import dedupe
@@ -87,6 +87,13 @@ def mark_url(session: Session, url: str, source_id: int | None, status: str, rea
         state.status, state.reason, state.attempts = status, reason[:200], state.attempts + 1
 
 
+def _in_buckets(buckets: list[tuple[int, int]]) -> Any:
+    """``(band, bucket) IN buckets`` as an OR of ``band = ? AND bucket = ?``: SQLite answers it from
+    lsh_bands' primary key (MULTI-INDEX OR), PostgreSQL with a BitmapOr of index scans. A row-value
+    IN list (``tuple_(...).in_``) makes SQLite scan the whole table, 32+ rows per stored article."""
+    return or_(*(and_(LshBand.band == band, LshBand.bucket == bucket) for band, bucket in buckets))
+
+
 def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
     exact = session.scalars(
         select(Article).where(Article.content_hash == sig.content_hash).order_by(Article.id).limit(1)).first()
@@ -96,7 +103,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
         return None, 0.0
     buckets = sig.buckets()
     candidate_ids = session.scalars(
-        select(LshBand.article_id).where(tuple_(LshBand.band, LshBand.bucket).in_(buckets)).distinct().limit(200)
+        select(LshBand.article_id).where(_in_buckets(buckets)).distinct().limit(200)
     ).all()
     best: tuple[Article | None, float] = (None, 0.0)
     if not candidate_ids:
@@ -120,7 +127,8 @@ def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) 
     if not buckets:
         return None, 0.0
     candidate_ids = session.scalars(
-        select(LshBand.article_id).where(tuple_(LshBand.band, LshBand.bucket).in_(buckets)).distinct().limit(50)
+        select(LshBand.article_id).where(_in_buckets(buckets))
+        .distinct().order_by(LshBand.article_id.desc()).limit(50)  # the newest: a translation follows soon
     ).all()
     best: tuple[Article | None, float] = (None, 0.0)
     for art in session.scalars(select(Article).where(Article.id.in_(candidate_ids))):
@@ -129,10 +137,9 @@ def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) 
         if record.published and art.published and abs(
                 _naive(record.published) - _naive(art.published)).days > dedupe.FACT_MAX_DAYS:
             continue
-        if dedupe.facts_match(sig.facts, art.facts):
-            shared = len(set(sig.facts) & set(art.facts)) / max(1, min(len(sig.facts), len(art.facts)))
-            if shared > best[1]:
-                best = (art, shared)
+        shared = dedupe.facts_match(sig.facts, art.facts)
+        if shared > best[1]:
+            best = (art, shared)
     return best
 
 
@@ -148,7 +155,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     existing = find_existing(session, [canonical, requested])
     if existing is not None:
         return StoreResult("exists", existing, None)
-    sig = sig or dedupe.signature(record.text_normalized or record.text, record.language)
+    sig = (sig or dedupe.signature(record.text_normalized or record.text, record.language)).with_topics(analysis)
     match, score = _find_story(session, record, sig)
     if match is not None and match.story_id is not None:
         story = session.get(Story, match.story_id)
@@ -166,8 +173,10 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     session.add(article)
     session.flush()
     _attach_to_story(session, story, article)
-    session.add_all(LshBand(band=b, bucket=k, article_id=article.id)
-                    for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets()))
+    bands = [{"band": b, "bucket": k, "article_id": article.id}
+             for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]
+    if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
+        session.execute(insert(LshBand), bands)
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
     if analysis is not None:
         save_analysis(session, article, analysis)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash
@@ -39,6 +40,14 @@ MAX_FACTS = 12
 MIN_SHARED_FACTS = 3
 FACT_CONTAINMENT = 0.5  # shared figures / figures of the article with fewer
 FACT_MAX_DAYS = 45  # a translation appears within weeks of its original
+# A translation with few figures still names the same places and industries: the tagger's regions
+# and chains join the figures as "topic" tokens, indexed as region x (pair of chains or figures).
+TOPIC_BAND = 1001
+TOPIC_REGIONS = 2  # anchors use the weightiest regions ...
+TOPIC_ITEMS = 5  # ... and the weightiest chains and largest figures
+TOPIC_MIN_SHARED = 4
+TOPIC_CONTAINMENT = 0.75  # shared tokens / tokens of the article with fewer
+TOPIC_AGREEMENT = 0.6  # shared tokens / tokens of the article with more
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,14 @@ class Signature:
         return band_buckets(self.minhash) if self.minhash else []
 
     def fact_buckets(self) -> list[tuple[int, int]]:
-        return fact_pair_buckets(self.facts)
+        return fact_pair_buckets(self.facts) + topic_buckets(self.facts)
+
+    def with_topics(self, analysis: Any) -> Signature:
+        """This signature with the tagger's regions and chains added to its facts (idempotent)."""
+        if analysis is None or any(_is_topic(f) for f in self.facts):
+            return self
+        topics = [f"r:{r.code}" for r in analysis.regions[:3]] + [f"c:{c.slug}" for c in analysis.chains[:8]]
+        return replace(self, facts=self.facts + tuple(topics))
 
 
 def fact_keys(text: str, language: str | None) -> tuple[str, ...]:
@@ -73,20 +89,63 @@ def fact_keys(text: str, language: str | None) -> tuple[str, ...]:
     return tuple(sorted(ranked))
 
 
+def _is_topic(token: str) -> bool:
+    return token[:2] in ("r:", "c:")
+
+
+def _figures(facts: tuple[str, ...] | list[str]) -> list[str]:
+    return [f for f in facts if not _is_topic(f)]
+
+
+def _bucket(band: int, *parts: str) -> tuple[int, int]:
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return band, int.from_bytes(digest, "little", signed=True)
+
+
 def fact_pair_buckets(facts: tuple[str, ...]) -> list[tuple[int, int]]:
-    if len(facts) < MIN_SHARED_FACTS:
+    figures = _figures(facts)
+    if len(figures) < MIN_SHARED_FACTS:
         return []
-    out = []
-    for i, a in enumerate(facts):
-        for b in facts[i + 1 :]:
-            digest = hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).digest()
-            out.append((FACT_BAND, int.from_bytes(digest, "little", signed=True)))
-    return out
+    return [_bucket(FACT_BAND, a, b) for i, a in enumerate(figures) for b in figures[i + 1 :]]
 
 
-def facts_match(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
-    shared = len(set(a) & set(b))
-    return shared >= MIN_SHARED_FACTS and shared >= FACT_CONTAINMENT * min(len(a), len(b))
+def _large_figure(fact: str) -> bool:
+    value, _, unit = fact.partition("|")
+    return bool(unit) or float(value) >= 100
+
+
+def topic_buckets(facts: tuple[str, ...]) -> list[tuple[int, int]]:
+    """region x pair of (chains, large figures): specific enough that a lookup finds few candidates."""
+    regions = [f for f in facts if f.startswith("r:")][:TOPIC_REGIONS]
+    items = [f for f in facts if f.startswith("c:")][:TOPIC_ITEMS]
+    items += sorted((f for f in _figures(facts) if _large_figure(f)), key=lambda f: -float(f.split("|")[0]))
+    items = sorted(items[:TOPIC_ITEMS + 2])
+    return [_bucket(TOPIC_BAND, r, a, b) for r in regions for i, a in enumerate(items) for b in items[i + 1 :]]
+
+
+def facts_match(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> float:
+    """How surely two articles in different languages report one story: 0.0 when they don't.
+
+    Either most of their figures agree (three or more), or they name the same region and
+    most of the same chains and figures, with a shared large figure or three shared chains.
+    """
+    fa, fb = set(_figures(a)), set(_figures(b))
+    shared = len(fa & fb)
+    if shared >= MIN_SHARED_FACTS and shared >= FACT_CONTAINMENT * min(len(fa), len(fb)):
+        return shared / min(len(fa), len(fb))
+    ta, tb = set(a), set(b)
+    common = ta & tb
+    if not any(t.startswith("r:") for t in common) or len(common) < TOPIC_MIN_SHARED:
+        return 0.0
+    chains = sum(1 for t in common if t.startswith("c:"))
+    if chains < 3 and not any(_large_figure(t) for t in _figures(list(common))):
+        return 0.0
+    # both ways: a translation says what its original says, not a part of it (a company's note on
+    # joining an alliance names the alliance's region and chains, and little else the report says)
+    if len(common) < TOPIC_AGREEMENT * max(len(ta), len(tb)):
+        return 0.0
+    containment = len(common) / min(len(ta), len(tb))
+    return containment if containment >= TOPIC_CONTAINMENT else 0.0
 
 
 def normalise_for_hash(text: str) -> str:

@@ -263,6 +263,18 @@ def _date_near(lines: list[Line], title_idx: int | None, rules: Rules) -> tuple[
     return None, False
 
 
+def timestamp_anywhere(lines: list[Line]) -> str | None:
+    """The first date with a time of day on a short line that is not a link list: forums and blogs
+    stamp the post that way ("2005-07-18 13:03:17"), and the post comes before its comments."""
+    for line in lines:
+        if line.link_share > 0.5 or len(line.text) > 120:
+            continue
+        hit = find_date(line.text)
+        if hit and "T" in hit[0]:
+            return hit[0]
+    return None
+
+
 def labelled_date_anywhere(lines: list[Line], rules: Rules) -> str | None:
     for line in lines:
         if line.link_share <= 0.5:

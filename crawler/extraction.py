@@ -31,6 +31,7 @@ from crawler.extract_meta import (
     find_title_lines,
     labelled_date_anywhere,
     page_lines,
+    timestamp_anywhere,
     visible_date,
 )
 from crawler.extract_rules import Rules, load_rules
@@ -252,6 +253,7 @@ def _choose_date(root: HtmlElement, lines: list[Line], title_idxs: list[int], ur
         or weak_meta
         or labelled_date_anywhere(lines, rules)
         or date_from_url(url)
+        or timestamp_anywhere(lines)
     )
 
 

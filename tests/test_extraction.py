@@ -203,6 +203,20 @@ def test_date_ignores_related_list_dates() -> None:
     assert extract(html, "")["date"] is None
 
 
+def test_forum_and_blog_posts_date_from_their_stamp_not_the_comments() -> None:
+    body = "<p>" + "园区今年引进新材料项目十二个，产业链上下游配套持续完善。" * 6 + "</p>"
+    forum = ("<html><body><div>首页 | 论坛 | 社区</div>" + body
+             + "<p>本贴由张三于2005年8月12日16:12:21在〖产业论坛〗发表</p>"
+             + "<div>回复 2005-08-13 09:00:00</div><div>回复 2005-08-14 10:00:00</div></body></html>")
+    assert extract(forum, "")["date"] == "2005-08-12T16:12:21"
+    blog = ("<html><body><h1>园区新材料项目</h1>" + body + "<div>编辑 发表于:2005-07-31 12:30</div>"
+            + "<div>网友评论 | 2005-08-22 02:22</div></body></html>")
+    assert extract(blog, "")["date"] == "2005-07-31T12:30:00"
+    stamped = ("<html><body>" + body + "<div>http://news.example.com/ 2005-07-18 13:03:17</div>"
+               + "<div>评论 (2005-07-19 08:00:00)</div></body></html>")
+    assert extract(stamped, "")["date"] == "2005-07-18T13:03:17"
+
+
 def test_extract_article_dataclass_and_fallback_date() -> None:
     art = extract_article("", "http://example.com/", fallback_date="2022-01-02")
     assert isinstance(art, ExtractedArticle)

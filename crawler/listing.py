@@ -98,11 +98,30 @@ class ListingPage:
     feeds: list[str] = field(default_factory=list)      # <link rel=alternate> feeds
 
 
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
+
+
 def parse_document(html: str) -> Any:
+    # lxml refuses str input that starts with an XML declaration naming an encoding (XHTML pages)
+    html = _XML_DECL.sub("", html or "", count=1)
     try:
         return lxml.html.document_fromstring(html or "<html></html>")
     except (ValueError, lxml.etree.ParserError):
         return lxml.html.document_fromstring("<html></html>")
+
+
+def _web_url(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``, fragment dropped; None unless it is a fetchable
+    http(s) URL (hostile pages link "http://[broken", ports out of range, javascript: ...)."""
+    try:
+        url = urljoin(base, href).split("#")[0]
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url
 
 
 def find_date(text: str) -> date | None:
@@ -190,22 +209,23 @@ def analyse_listing(html: str, page_url: str, site_url: str | None = None,
     doc = parse_document(html)
     site = site_url or page_url
     base = doc.xpath("//base/@href")
-    base_url = urljoin(page_url, base[0]) if base else page_url
+    base_url = (_web_url(page_url, base[0]) if base else None) or page_url
     allow_re = [re.compile(p) for p in allow or []]
     deny_re = [re.compile(p) for p in deny or []]
     out = ListingPage()
     for link in doc.xpath("//link[@rel='alternate'][@href]"):
         kind = (link.get("type") or "").lower()
-        if "rss" in kind or "atom" in kind:
-            out.feeds.append(urljoin(base_url, link.get("href")))
+        feed_url = _web_url(base_url, link.get("href"))
+        if ("rss" in kind or "atom" in kind) and feed_url:
+            out.feeds.append(feed_url)
     links: dict[str, Link] = {}
     page_canon = page_url.split("#")[0]
     for a in doc.xpath("//a[@href]"):
         href = (a.get("href") or "").strip()
         if not href or href.lower().startswith(r.ignored_schemes):
             continue
-        url = urljoin(base_url, href).split("#")[0]
-        if not url.startswith(("http://", "https://")) or url == page_canon:
+        url = _web_url(base_url, href)
+        if url is None or url == page_canon:
             continue
         text = " ".join(a.text_content().split())
         title = a.get("title")

@@ -21,10 +21,13 @@ def canonical_url(url: str) -> str:
     """Lower-case scheme and host, default port dropped, fragment dropped, tracking parameters
     dropped, remaining parameters sorted, ``/dir/index.html`` folded into ``/dir/``."""
     tracking, index_files = _rules()
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[broken" or a port out of range: the URL is its own key
+        return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
     netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
     path = parts.path or "/"
     head, _, last = path.rpartition("/")
@@ -37,8 +40,11 @@ def canonical_url(url: str) -> str:
 
 def same_site(url: str, home: str) -> bool:
     """True when ``url`` is on the host of ``home`` or one of its subdomains (www. ignored)."""
-    a = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    b = (urlsplit(home).hostname or "").lower().removeprefix("www.")
+    try:
+        a = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+        b = (urlsplit(home).hostname or "").lower().removeprefix("www.")
+    except ValueError:  # "http://[broken": not a URL of any site
+        return False
     if not a or not b:
         return False
     return a == b or a.endswith("." + b) or b.endswith("." + a)

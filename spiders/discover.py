@@ -166,7 +166,7 @@ class DiscoverySpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> None:
         if response.status != 200:
             return
-        entries = feeds.parse_feed(response.body)
+        entries = feeds.parse_feed(response.body, response.url)
         if entries is None:
             if response.meta.get("declared") or self.fixed["feed"]:
                 self.report.errors.append(f"{response.url} is linked as a feed but is not RSS or Atom")

@@ -42,6 +42,9 @@ _ALIASES: dict[str, str] = {
     "unicode-1-1-utf-8": "utf-8",
 }
 
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "unicode_escape", "raw_unicode_escape",
+                           "punycode", "idna", "undefined", "charmap"})
+
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same bytes
@@ -71,8 +74,13 @@ def normalize_encoding_name(name: str | None) -> str | None:
     label = name.strip().strip("\"'").lower()
     label = _ALIASES.get(label, label)
     try:
-        codec = codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
+        return None
+    codec = info.name
+    # Python codecs that are no web charset: a page cannot ask to be read as escape sequences,
+    # punycode or base64 (those are not even text encodings for bytes.decode).
+    if codec in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
         return None
     # codecs.lookup canonicalises e.g. "gb2312" itself; map the result again.
     return _ALIASES.get(codec, codec)

@@ -23,6 +23,7 @@ from .taxonomy import Taxonomy
 RULES_VERSION = "2026.11-1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+MAX_EVENTS = 200  # alliances or targets read from one article; real ones state a few dozen at most
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -194,6 +195,7 @@ class Tagger:
                                     region_starts=region_spans):
                 m = starts.get(h.start)
                 hits.append((h, m.code if m else main_region))
+        hits = hits[:MAX_EVENTS]  # merging compares every pair: bounded for hostile pages
         merged: list[tuple[AllianceHit, str | None]] = []
         for h, region in hits:
             dup = next((i for i, (o, _) in enumerate(merged) if _same_alliance(o.name, h.name)), None)
@@ -212,6 +214,7 @@ class Tagger:
                  region_codes) -> list[EventTag]:
         found: list[TargetHit] = find_targets(b_sents, english=english, pub_year=pub_year, in_title=False)
         found += find_targets(t_sents, english=english, pub_year=pub_year, in_title=True)
+        found = found[:MAX_EVENTS]  # merging compares every pair: bounded for hostile pages
         out: list[EventTag] = []
         kept: list[TargetHit] = []
         for t in found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -54,6 +55,11 @@ def _num(s: str) -> float:
     return float(s.replace(",", ""))
 
 
+def _finite(value: float) -> bool:
+    """A 400-digit "number" reads as float('inf'): no quantity (JSON, the API and charts refuse it)."""
+    return math.isfinite(value) and value < 1e300
+
+
 def is_year(raw: str) -> bool:
     return bool(re.fullmatch(r"(19|20)\d\d", raw))
 
@@ -65,7 +71,7 @@ def zh_quantities(text: str) -> list[Quantity]:
         if m.start() > 0 and text[m.start() - 1] in "第":
             continue
         if not mult and not unit:
-            if _ZH_NOT_QTY.match(text, m.end()) or is_year(num):
+            if _ZH_NOT_QTY.match(text, m.end()) or is_year(num) or not _finite(_num(num)):
                 continue
             out.append(Quantity(_num(num), None, m.start(), m.end(), m.group()))
             continue
@@ -77,6 +83,8 @@ def zh_quantities(text: str) -> list[Quantity]:
             value *= f
         else:
             u = None
+        if not _finite(value):
+            continue
         out.append(Quantity(value, u, m.start(), m.end(), m.group()))
     return out
 
@@ -99,6 +107,8 @@ def en_quantities(text: str) -> list[Quantity]:
         elif cur:
             u = "USD" if "$" in cur else "CNY"
         if u is None and not mult and is_year(num):
+            continue
+        if not _finite(value):
             continue
         end = m.end() if (unit or pct or mult or cur) else m.start(2) + len(num)
         out.append(Quantity(value, u, m.start(), end, text[m.start() : end]))

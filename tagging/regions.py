@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -199,7 +200,9 @@ class RegionFinder:
                 _CJK.match(ch) for ch in after[:k]
             ):
                 return "org"
-        nxt = next((x for x in all_m if x.start >= m.end and x.kind != "anaphor"), None)
+        # all_m is in text order (the scanner's): the first mention after this one, by binary search
+        i = bisect.bisect_left(all_m, m.end, key=lambda x: x.start)
+        nxt = next((all_m[j] for j in range(i, len(all_m)) if all_m[j].kind != "anaphor"), None)
         if nxt is not None and nxt.start == m.end and m.codes and nxt.codes and self._qualifies(m, nxt):
             nxt.supports.extend(m.codes)
             return "qualifier"
@@ -266,19 +269,31 @@ class RegionFinder:
         explicit = [m for m in mentions if m.kind != "anaphor" and m.codes]
         src_prov = gaz.province_of(source_region) if source_region else None
 
+        # Support of a code from the other mentions, summed per distinct code set: a page that
+        # names its city ten thousand times costs as much as one that names it ten times.
+        groups: dict[tuple[str, ...], int] = {}
+        for o in explicit:
+            if len(o.codes) <= 3:
+                groups[tuple(o.codes)] = groups.get(tuple(o.codes), 0) + 1
+
+        def contribution(c: str, codes: tuple[str, ...]) -> float:
+            if c in codes and len(codes) == 1:
+                return 3
+            if set(gaz.ancestors(c)) & set(codes) or any(gaz.is_ancestor(c, x) for x in codes):
+                return 2
+            prov = gaz.province_of(c)
+            if any(gaz.province_of(x) == prov for x in codes):
+                return 1 / len(codes)
+            return 0.0
+
         def support(c: str, m: Mention) -> float:
             s = 0.0
-            anc = set(gaz.ancestors(c))
-            prov = gaz.province_of(c)
-            for o in explicit:
-                if o is m or len(o.codes) > 3:
-                    continue
-                if c in o.codes and len(o.codes) == 1:
-                    s += 3
-                elif anc & set(o.codes) or any(gaz.is_ancestor(c, x) for x in o.codes):
-                    s += 2
-                elif any(gaz.province_of(x) == prov for x in o.codes):
-                    s += 1 / len(o.codes)
+            own = tuple(m.codes)
+            for codes, n in groups.items():
+                if codes == own:
+                    n -= 1  # not m itself
+                if n > 0:
+                    s += n * contribution(c, codes)
             if c in m.supports:
                 s += 3
             if source_region:
@@ -302,6 +317,8 @@ class RegionFinder:
                     continue
                 scored.append((sup, -LEVEL_RANK[r.level], c))
             if not scored:
+                if len(m.codes) <= 3:
+                    groups[tuple(m.codes)] -= 1  # dropped: supports nothing from now on
                 m.codes = []
                 continue
             scored.sort(reverse=True)

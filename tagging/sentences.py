@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ def clauses(sentence: Span) -> list[Span]:
 
 
 def sentence_at(spans: list[Span], offset: int) -> Span | None:
-    for s in spans:
-        if s.start <= offset < s.end:
-            return s
+    # spans are in text order and do not overlap: a binary search (long pages have thousands)
+    i = bisect.bisect_right(spans, offset, key=lambda s: s.start) - 1
+    if i >= 0 and spans[i].start <= offset < spans[i].end:
+        return spans[i]
     return None

@@ -56,6 +56,11 @@ _ZH_STRIP = re.compile(r"^(?:根据.*?，|到\d{4}年(?:底|末)?|力争|力促|
 _ZH_VERB_END = re.compile(r"(?:力争|突破|达到|超过|超|增长|提高到|提升到|提高|保持在|稳定在|不低于|为|达|实现|新增|培育|建成|建设|引进培育|引进|新建)+$")
 
 
+# How far around a figure its clause is read (markers, metric, "by 2025" after it). Real clauses
+# are far shorter; the bound keeps a flattened table (thousands of figures, no punctuation) linear.
+_WINDOW = 300
+
+
 @dataclass(slots=True)
 class TargetHit:
     value: float
@@ -191,7 +196,7 @@ def _scan_clause(clause: Span, sent: Span, frame: _Frame, out: list[TargetHit], 
         unit = _accept(text, q, quantities, english)
         if unit is None:
             continue
-        before = text[: q.start]
+        before = text[max(0, q.start - _WINDOW) : q.start]
         if english:
             if _EN_STRONG_ACHIEVED.search(before):
                 continue
@@ -200,7 +205,8 @@ def _scan_clause(clause: Span, sent: Span, frame: _Frame, out: list[TargetHit], 
                 continue
             if _ZH_WEAK_ACHIEVED.search(before) and not _ZH_GOAL.search(before):
                 continue
-        year = frame.year if frame.year is not None else _year_ahead(sent.text[clause.start - sent.start + q.end :])
+        ahead = clause.start - sent.start + q.end
+        year = frame.year if frame.year is not None else _year_ahead(sent.text[ahead : ahead + _WINDOW])
         out.append(TargetHit(q.value, unit, year, _metric(before, english), clause.start + q.start,
                              clause.start + q.end, sent, in_title))
     for kind_pos in markers[mi:]:
@@ -209,13 +215,13 @@ def _scan_clause(clause: Span, sent: Span, frame: _Frame, out: list[TargetHit], 
 
 def _accept(text: str, q: Quantity, all_q: list[Quantity], english: bool) -> str | None:
     """The target unit of a quantity in value position, or None."""
-    after = text[q.end :]
+    after = text[q.end : q.end + _WINDOW]
     if not english:
         if q.unit not in TARGET_UNITS:
             return None
         return q.unit if _ZH_TAIL.match(after) else None
     if (q.unit is None and q.raw.strip().isdigit()) or (q.unit is None and re.fullmatch(r"[\d,]+", q.raw.strip())):
-        before = text[: q.start]
+        before = text[max(0, q.start - _WINDOW) : q.start]
         if _EN_COUNT_VERB.search(before) and (_EN_COUNT_NOUN.match(after) or _EN_COUNT_TAIL.match(after)):
             return "count"
         if _EN_COUNT_TAIL.match(after) and re.search(r"[A-Za-z]\s+$", before) and not re.search(
@@ -228,7 +234,7 @@ def _accept(text: str, q: Quantity, all_q: list[Quantity], english: bool) -> str
     if not _EN_TAIL.match(after):
         return None
     # "cultivate 5 enterprises with output value of more than 5 billion yuan": a modifier
-    if q.unit in ("CNY", "USD") and _EN_WITH.search(text[: q.start]):
+    if q.unit in ("CNY", "USD") and _EN_WITH.search(text[max(0, q.start - _WINDOW) : q.start]):
         return None
     return q.unit
 

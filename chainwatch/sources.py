@@ -179,16 +179,19 @@ def add_source(app: AppContext, url: str, key: str | None = None, report: Discov
 
 def save_source(db: Database, url: str, report: DiscoveryReport, key: str | None = None,
                 **overrides: Any) -> Source:
+    name = overrides.get("name") or _site_name(report, url)
+    region_code = overrides.get("region_code") or site_region(name)
+
     def work(s: Session) -> Source:
         src = Source(
-            key=make_key(s, url, key), name=overrides.get("name") or _site_name(report, url), home_url=url,
+            key=make_key(s, url, key), name=name, home_url=url,
             language=overrides.get("language") or report.language, strategy=report.strategy or "listing",
             feed_url=overrides.get("feed_url") or report.feed_url,
             sitemap_url=overrides.get("sitemap_url") or report.sitemap_url,
             listing_urls=overrides.get("listing_urls") or report.listing_urls or [url],
             allow_patterns=overrides.get("allow_patterns", []), deny_patterns=overrides.get("deny_patterns", []),
             encoding=overrides.get("encoding"), max_pages=overrides.get("max_pages"),
-            crawl_interval_hours=overrides.get("crawl_interval_hours"), region_code=overrides.get("region_code"),
+            crawl_interval_hours=overrides.get("crawl_interval_hours"), region_code=region_code,
             discovery={k: v for k, v in report.to_dict().items() if k not in ("samples", "links_found")}
             | {"links_found": len(report.links_found)},
         )
@@ -203,6 +206,14 @@ def save_source(db: Database, url: str, report: DiscoveryReport, key: str | None
         return src
 
     return db.run(work)
+
+
+def site_region(name: str) -> str | None:
+    """A site named after its region (郑州市工业和信息化局, 洛阳日报) writes 我市 and 全市 for it: the
+    region becomes the source's tagging hint unless the user gave one."""
+    from tagging.gazetteer import Gazetteer
+
+    return Gazetteer.default().leading_region(name)
 
 
 def _site_name(report: DiscoveryReport, url: str) -> str:

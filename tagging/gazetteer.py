@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -145,6 +146,31 @@ class Gazetteer:
 
     def related(self, a: str, b: str) -> bool:
         return a == b or self.is_ancestor(a, b) or self.is_ancestor(b, a)
+
+    def leading_region(self, name: str) -> str | None:
+        """The region a site's name starts with, most specific first: "河南省郑州市人民政府" and
+        "郑州市工业和信息化局" are 410100, "洛阳日报" 410300; None when the name starts with no
+        region, or with one that several regions share."""
+        text = unicodedata.normalize("NFKC", name or "").strip()
+        found: str | None = None
+        while text:
+            for n in range(min(len(text), 10), 1, -1):
+                # a county goes by its full name only: short ones ("中原", "朝阳") are too often words
+                codes = {c for c, kind in self.zh_aliases.get(text[:n], [])
+                         if kind == "full" or self._by_code[c].level in ("province", "prefecture")}
+                if found is not None:  # a region inside the one already found
+                    codes = {c for c in codes if self.is_ancestor(found, c)}
+                if not codes:
+                    continue
+                top = min(LEVELS.index(self._by_code[c].level) for c in codes)
+                codes = {c for c in codes if LEVELS.index(self._by_code[c].level) == top}  # 河南: the province
+                if len(codes) > 1:
+                    return found  # 朝阳区 is in Beijing and in Changchun
+                found, text = codes.pop(), text[n:]
+                break
+            else:
+                return found
+        return found
 
     def find(self, query: str) -> list[Region]:
         """Regions named by a code, a Chinese name (full, short, abbreviation) or a romanised name."""

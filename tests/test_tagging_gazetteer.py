@@ -68,3 +68,19 @@ def test_every_chain_maps_to_the_reference_slugs() -> None:
     tax = Taxonomy.default()
     assert set(tax.sectors) == ref
     assert len(tax.chains) == 39
+
+
+@pytest.mark.parametrize("name, code", [
+    ("郑州市工业和信息化局", "410100"),  # a city bureau
+    ("河南省郑州市人民政府", "410100"),  # province then city: the most specific
+    ("南京市江宁区人民政府", "320115"),
+    ("洛阳日报", "410300"),  # a city paper by its short name
+    ("河南产业新闻网", "410000"),  # 河南 is also a county in Qinghai: the province wins
+    ("吉林市人民政府", "220200"),  # the city, not the province of the same name
+    ("中原网", None),  # a county's short name is a word here
+    ("朝阳区政府", None),  # two districts of that name
+    ("華夏產經網", None),
+    ("China Regional Business Daily", None),
+])
+def test_leading_region_of_a_site_name(gaz: Gazetteer, name: str, code: str | None) -> None:
+    assert gaz.leading_region(name) == code

@@ -30,8 +30,8 @@ def check_scheme(url: str) -> str:
 def forbidden_reason(address: str) -> str | None:
     """Why an IP address must not be fetched, or None when it is public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.ipv4_mapped or ip.sixtofour):
+        ip = ip.ipv4_mapped or ip.sixtofour  # ::ffff:127.0.0.1, 2002:7f00:1:: (6to4) carry an IPv4 address
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -40,6 +40,9 @@ def forbidden_reason(address: str) -> str | None:
         return "a private-network address"
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "a reserved address"
+    if not ip.is_global:
+        # 100.64.0.0/10 (carrier-grade NAT; Alibaba Cloud's metadata service is 100.100.100.200)
+        return "a shared or special-purpose address"
     return None
 
 
@@ -62,11 +65,15 @@ def check_addresses(host: str, addresses: list[str], allow_private: bool) -> Non
                 "network unless an admin sets allow_private_networks (CHAINWATCH_ALLOW_PRIVATE_NETWORKS=1)")
 
 
+def literal_address(host: str) -> list[str]:
+    """``[address]`` when the host is an IP address written out (no resolver asked), else []."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        return []
+
+
 def check_url(url: str, allow_private: bool = False) -> None:
     """Raise UnsafeURLError unless ``url`` is http(s) on a host that resolves to allowed addresses."""
     host = check_scheme(url)
-    try:
-        literal = [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        literal = []
-    check_addresses(host, literal or resolve(host), allow_private)
+    check_addresses(host, literal_address(host) or resolve(host), allow_private)

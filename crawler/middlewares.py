@@ -16,7 +16,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
-from chainwatch.netguard import UnsafeURLError, check_addresses, check_scheme
+from chainwatch.netguard import UnsafeURLError, check_addresses, check_scheme, literal_address
 from crawler.resources import allow_private_networks
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,11 @@ class NetGuardMiddleware:
 
     async def _check_host(self, host: str) -> str | None:
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            check_addresses(host, sorted({i[4][0] for i in infos}), allow_private=False)
+            addresses = literal_address(host)
+            if not addresses:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+                addresses = sorted({i[4][0] for i in infos})
+            check_addresses(host, addresses, allow_private=False)
         except UnsafeURLError as exc:
             return str(exc)
         except OSError:

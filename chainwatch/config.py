@@ -47,6 +47,9 @@ class CrawlConfig:
     max_redirects: int = 10
     distributed: bool = False
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "chainwatch"  # Redis keys of distributed crawls start with this (docs/distributed.md)
+    worker_heartbeat: float = 5.0  # seconds between a distributed worker's heartbeats
+    worker_timeout: float = 60.0  # a worker silent this long is dead; its in-flight requests are re-queued
 
 
 @dataclass(frozen=True)

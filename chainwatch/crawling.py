@@ -30,8 +30,15 @@ class CrawlBusy(RuntimeError):
     """Another crawl holds the crawl lock."""
 
 
+class DistributedUnavailable(RuntimeError):
+    """A distributed crawl cannot start: no PostgreSQL database or no Redis."""
+
+
 def scrapy_settings(config: Config, *, progress: bool = False, distributed: bool = False,
-                    **extra: Any) -> Settings:
+                    source_keys: list[str] | None = None, **extra: Any) -> Settings:
+    """Scrapy settings from chainwatch's configuration. ``distributed`` (run_crawl passes
+    ``--distributed`` or ``crawl.distributed``) swaps in the shared Redis scheduler; discovery and
+    other helpers never get it."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     c = config.crawl
@@ -53,12 +60,17 @@ def scrapy_settings(config: Config, *, progress: bool = False, distributed: bool
         "HTTPCACHE_DIR": str(config.cache_dir / "http"),
         "LOG_LEVEL": "WARNING",
     }, priority="cmdline")
-    if distributed or c.distributed:
+    if distributed:
+        from chainwatch.distributed import redis_base
+
         settings.setdict({
-            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER": "chainwatch.distributed.DistributedScheduler",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "SCHEDULER_PERSIST": True,
             "REDIS_URL": c.redis_url,
+            "CHAINWATCH_REDIS_BASE": redis_base(c.redis_prefix, config.database_url, source_keys),
+            "CHAINWATCH_WORKER_HEARTBEAT": c.worker_heartbeat,
+            "CHAINWATCH_WORKER_TIMEOUT": c.worker_timeout,
         }, priority="cmdline")
     settings.setdict(extra, priority="cmdline")
     return settings
@@ -86,6 +98,8 @@ class CrawlSummary:
     duplicates: int
     errors: int
     sources: list[SourceSummary]
+    # distributed crawls: {"crawl", "worker", "started", "keys", "recovered"} of this worker's share
+    distributed: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -115,13 +129,15 @@ def summary_of(app: AppContext, run_id: int) -> CrawlSummary:
 def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress: bool = False,
               distributed: bool = False, wait_for_lock: bool = False) -> CrawlSummary:
     """Crawl the enabled sources (or ``source_keys``) in this process. One crawl at a time per
-    database: a second one raises CrawlBusy with who holds the lock."""
-    from scrapy.crawler import CrawlerProcess
+    database: a second one raises CrawlBusy with who holds the lock.
 
-    from chainwatch.locks import LockHeld, lease
-    from crawler.extensions import mark_stale_runs, new_run
-    from spiders.news import NewsSpider
+    Distributed (``distributed`` or ``crawl.distributed``): this process is one worker of a crawl
+    shared through Redis (docs/distributed.md). Workers run together, each holding its own
+    ``crawl-worker:…`` lease and recording its own crawl run; a plain crawl and distributed workers
+    exclude each other."""
+    from chainwatch.locks import LockHeld, holder, lease
 
+    distributed = distributed or app.config.crawl.distributed
     db = app.db
     if source_keys:
         with db.session() as s:
@@ -129,22 +145,77 @@ def run_crawl(app: AppContext, source_keys: list[str] | None = None, *, progress
         unknown = sorted(set(source_keys) - known)
         if unknown:
             raise LookupError(f"unknown source: {', '.join(unknown)} (see: chainwatch sources list)")
+    ttl = app.config.crawl.download_timeout * 20 + 600
+    if distributed:
+        from chainwatch.distributed import check_redis, new_worker_id
+
+        if not db.is_postgres:
+            raise DistributedUnavailable("a distributed crawl needs a PostgreSQL database_url shared by the "
+                                         "workers (this one is SQLite)")
+        try:
+            check_redis(app.config.crawl.redis_url)
+        except ConnectionError as exc:
+            raise DistributedUnavailable(str(exc)) from None
+        worker = new_worker_id()
+        with lease(db, f"{WORKER_LOCK_PREFIX}{worker}", ttl_seconds=ttl, owner=worker) as held:
+            plain = holder(db, "crawl")
+            if plain is not None:
+                raise CrawlBusy(f"a crawl that is not distributed is running ({plain.owner}, since "
+                                f"{plain.acquired_at:%Y-%m-%d %H:%M} UTC); this worker was not started")
+            return _crawl(app, source_keys, held, progress=progress, distributed=True, worker=worker)
     try:
-        with lease(db, "crawl", ttl_seconds=app.config.crawl.download_timeout * 20 + 600) as held:
-            db.run(mark_stale_runs)
-            run_id = db.run(new_run)
-            settings = scrapy_settings(app.config, progress=progress, distributed=distributed,
-                                       CHAINWATCH_RUN_ID=run_id)
-            process = CrawlerProcess(settings)
-            kwargs = {"source": ",".join(source_keys)} if source_keys else {}
-            crawler = process.create_crawler(NewsSpider)
-            process.crawl(crawler, **kwargs)
-            _renew_while_running(held)
-            process.start()
+        with lease(db, "crawl", ttl_seconds=ttl) as held:
+            workers = live_workers(db)
+            if workers:
+                raise CrawlBusy(f"a distributed crawl is running ({len(workers)} workers: {', '.join(workers[:3])}); "
+                                "this one was not started; add --distributed to join it")
+            return _crawl(app, source_keys, held, progress=progress)
     except LockHeld as exc:
         raise CrawlBusy(f"another crawl is running ({exc.owner}, since {exc.since:%Y-%m-%d %H:%M} UTC); "
                         "this one was not started") from None
-    return summary_of(app, run_id)
+
+
+WORKER_LOCK_PREFIX = "crawl-worker:"
+
+
+def live_workers(db: Any) -> list[str]:
+    """Owners of live ``crawl-worker:`` leases: distributed workers crawling this database now."""
+    from storage.models import Lock
+    from storage.timeutil import utcnow
+
+    now = utcnow()
+    return db.run(lambda s: list(s.scalars(select(Lock.owner).where(
+        Lock.name.like(WORKER_LOCK_PREFIX + "%"), Lock.expires_at > now).order_by(Lock.owner))))
+
+
+def _crawl(app: AppContext, source_keys: list[str] | None, held: Any, *, progress: bool,
+           distributed: bool = False, worker: str | None = None) -> CrawlSummary:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.extensions import mark_stale_runs, new_run
+    from spiders.news import NewsSpider
+
+    db = app.db
+    db.run(mark_stale_runs)
+    run_id = db.run(new_run)
+    extra: dict[str, Any] = {"CHAINWATCH_RUN_ID": run_id}
+    if worker:
+        extra["CHAINWATCH_WORKER_ID"] = worker
+    settings = scrapy_settings(app.config, progress=progress, distributed=distributed, source_keys=source_keys,
+                               **extra)
+    process = CrawlerProcess(settings)
+    kwargs = {"source": ",".join(source_keys)} if source_keys else {}
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, **kwargs)
+    _renew_while_running(held)
+    process.start()
+    summary = summary_of(app, run_id)
+    if distributed:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        summary.distributed = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                               if k.startswith("chainwatch/distributed/")}
+        summary.distributed.setdefault("recovered", 0)
+    return summary
 
 
 def _renew_while_running(held: Any) -> None:

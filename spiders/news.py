@@ -85,6 +85,7 @@ class NewsSpider(scrapy.Spider):
         self.source_keys = [k.strip() for k in source.split(",")] if source else None
         self.sources: dict[int, SourceSpec] = {}
         self.crawl_log = CrawlLog()
+        self.seeded = False
 
     # ---------------------------------------------------------------- start
     def load_sources(self) -> list[SourceSpec]:
@@ -114,7 +115,7 @@ class NewsSpider(scrapy.Spider):
             missing = set(self.source_keys) - {s.key for s in specs}
             if missing:
                 log.error("unknown source key(s): %s", ", ".join(sorted(missing)))
-        self.sources = {s.id: s for s in specs}
+        self.sources.update((s.id, s) for s in specs)
         if not specs:
             log.warning("no enabled sources to crawl; add one with: chainwatch sources add URL")
         for source_id, url in await res.in_db(self.load_retries):
@@ -122,6 +123,7 @@ class NewsSpider(scrapy.Spider):
         for spec in specs:
             for request in self.entry_requests(spec):
                 yield request
+        self.seeded = True  # a distributed worker stops counting itself busy with seeding
 
     def entry_requests(self, spec: SourceSpec) -> Iterable[Request]:
         meta = {"source_id": spec.id, "cache": True}
@@ -137,7 +139,26 @@ class NewsSpider(scrapy.Spider):
 
     # ---------------------------------------------------------------- entry points
     def source_of(self, response: Response | Request) -> SourceSpec:
-        return self.sources[response.meta["source_id"]]
+        spec = self.spec(response.meta["source_id"])
+        if spec is None:
+            raise KeyError(f"source {response.meta['source_id']} no longer exists")
+        return spec
+
+    def spec(self, source_id: int | None) -> SourceSpec | None:
+        """The source a request belongs to. A distributed worker pops requests that other workers
+        queued, possibly before its own start() has loaded the sources: load it then."""
+        if source_id is None:
+            return None
+        spec = self.sources.get(source_id)
+        if spec is None:
+            def query(session: Any) -> SourceSpec | None:
+                row = session.get(Source, source_id)
+                return SourceSpec.of(row) if row is not None else None
+
+            spec = resources(self.crawler).db.run(query)
+            if spec is not None:
+                self.sources[source_id] = spec
+        return spec
 
     def count(self, spec: SourceSpec, key: str, n: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -237,7 +258,7 @@ class NewsSpider(scrapy.Spider):
     # ---------------------------------------------------------------- errors
     def on_error(self, failure: Failure) -> None:
         request: Request = failure.request  # type: ignore[attr-defined]
-        spec = self.sources.get(request.meta.get("source_id"))
+        spec = self.spec(request.meta.get("source_id"))
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             message = str(failure.value)
             if "robots.txt" in message.lower() or not message:

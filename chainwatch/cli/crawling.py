@@ -16,6 +16,11 @@ def print_summary(summary: object) -> None:
     s = summary
     click.echo("")
     click.echo(f"crawl run {s.run_id}: {s.status} ({s.finish_reason})")
+    if s.distributed:
+        d = s.distributed
+        click.echo(f"distributed crawl {d.get('crawl')} ({'started' if d.get('started') else 'joined'}) as worker "
+                   f"{d.get('worker')}; this worker's share below; re-queued from dead workers: "
+                   f"{d.get('recovered', 0)}")
     click.echo(f"{'source':<24} {'pages':>6} {'304':>5} {'new':>5} {'dups':>5} {'errors':>6}")
     for src in s.sources:
         click.echo(f"{src.key:<24} {src.pages:>6} {src.not_modified:>5} {src.new:>5} {src.duplicates:>5} "
@@ -30,13 +35,15 @@ def print_summary(summary: object) -> None:
 
 @click.command("crawl")
 @click.option("--source", "sources", multiple=True, help="Crawl only this source key (repeatable).")
-@click.option("--distributed", is_flag=True, help="Share the request queue with other workers through Redis.")
+@click.option("--distributed", is_flag=True,
+              help="Be one worker of a crawl shared through Redis (crawl.redis_url) with workers on other "
+                   "machines; needs PostgreSQL. See docs/distributed.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @pass_app
 def crawl(obj: Obj, sources: tuple[str, ...], distributed: bool, as_json: bool, quiet: bool) -> None:
     """Crawl every enabled source (or --source KEY) and store new articles."""
-    from chainwatch.crawling import CrawlBusy, run_crawl
+    from chainwatch.crawling import CrawlBusy, DistributedUnavailable, run_crawl
 
     if not quiet:
         click.echo(f"crawling {', '.join(sources) if sources else 'all enabled sources'} …", err=True)
@@ -46,7 +53,7 @@ def crawl(obj: Obj, sources: tuple[str, ...], distributed: bool, as_json: bool, 
     except CrawlBusy as exc:
         click.echo(f"not started: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: try again later
-    except LookupError as exc:
+    except (LookupError, DistributedUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))

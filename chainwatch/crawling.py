@@ -179,13 +179,16 @@ WORKER_LOCK_PREFIX = "crawl-worker:"
 
 
 def live_workers(db: Any) -> list[str]:
-    """Owners of live ``crawl-worker:`` leases: distributed workers crawling this database now."""
+    """Owners of live ``crawl-worker:`` leases: distributed workers crawling this database now
+    (a worker killed on this host does not count, whatever its lease's expiry says)."""
+    from chainwatch.locks import dead_local_owner
     from storage.models import Lock
     from storage.timeutil import utcnow
 
     now = utcnow()
-    return db.run(lambda s: list(s.scalars(select(Lock.owner).where(
+    owners = db.run(lambda s: list(s.scalars(select(Lock.owner).where(
         Lock.name.like(WORKER_LOCK_PREFIX + "%"), Lock.expires_at > now).order_by(Lock.owner))))
+    return [o for o in owners if not dead_local_owner(o)]
 
 
 def _crawl(app: AppContext, source_keys: list[str] | None, held: Any, *, progress: bool,

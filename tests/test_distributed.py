@@ -208,3 +208,17 @@ def test_a_killed_worker_loses_nothing(tmp_path: Path, postgres_url: str, pg_db:
               f"articles fetched twice: {sum(1 for n in fetched.values() if n > 1)}")
         with pg_db.session() as s:
             assert s.scalar(select(func.count()).select_from(CrawlRun).where(CrawlRun.status == "finished")) == 1
+
+
+def test_a_plain_crawl_and_distributed_workers_exclude_each_other(tmp_path: Path, postgres_url: str,
+                                                                  pg_db: Database, redis_url: str,
+                                                                  redis_prefix: str) -> None:
+    from chainwatch.locks import lease
+
+    env = worker_env(tmp_path / "home", postgres_url, redis_url, redis_prefix)
+    with lease(pg_db, "crawl-worker:otherhost:99:abc", ttl_seconds=60, owner="otherhost:99:abc"):
+        plain = run_cli(env, "crawl", "--quiet")
+    assert plain.returncode == 75 and "distributed crawl is running" in plain.stderr, plain.stderr[-2000:]
+    with lease(pg_db, "crawl", ttl_seconds=60, owner="another-host:1234"):
+        worker = run_cli(env, "crawl", "--distributed", "--quiet")
+    assert worker.returncode == 75 and "not distributed is running" in worker.stderr, worker.stderr[-2000:]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import TextClause, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from chainwatch import dedupe
@@ -87,11 +88,26 @@ def mark_url(session: Session, url: str, source_id: int | None, status: str, rea
         state.status, state.reason, state.attempts = status, reason[:200], state.attempts + 1
 
 
-def _in_buckets(buckets: list[tuple[int, int]]) -> Any:
-    """``(band, bucket) IN buckets`` as an OR of ``band = ? AND bucket = ?``: SQLite answers it from
-    lsh_bands' primary key (MULTI-INDEX OR), PostgreSQL with a BitmapOr of index scans. A row-value
-    IN list (``tuple_(...).in_``) makes SQLite scan the whole table, 32+ rows per stored article."""
-    return or_(*(and_(LshBand.band == band, LshBand.bucket == bucket) for band, bucket in buckets))
+@lru_cache(maxsize=128)
+def _bucket_query(pairs: int, limit: int, newest_first: bool) -> TextClause:
+    # Written out once per number of pairs: building the same OR of 32-70 ``and_()`` clauses with
+    # SQLAlchemy's expression language for every stored page cost more than running it.
+    where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(pairs))
+    order = " ORDER BY article_id DESC" if newest_first else ""
+    return text(f"SELECT DISTINCT article_id FROM {LshBand.__tablename__} WHERE {where}{order} LIMIT {int(limit)}")
+
+
+def _bucket_candidates(session: Session, buckets: list[tuple[int, int]], limit: int,
+                       newest_first: bool = False) -> list[int]:
+    """Articles with any of ``(band, bucket)`` in lsh_bands. An OR of ``band = ? AND bucket = ?``:
+    SQLite answers it from lsh_bands' primary key (MULTI-INDEX OR), PostgreSQL with a BitmapOr of
+    index scans; a row-value IN list (``tuple_(...).in_``) makes SQLite scan the whole table."""
+    if not buckets:
+        return []
+    params: dict[str, int] = {}
+    for i, (band, bucket) in enumerate(buckets):
+        params[f"b{i}"], params[f"k{i}"] = band, bucket
+    return list(session.scalars(_bucket_query(len(buckets), limit, newest_first), params))
 
 
 def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
@@ -102,9 +118,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
     if not sig.minhash:
         return None, 0.0
     buckets = sig.buckets()
-    candidate_ids = session.scalars(
-        select(LshBand.article_id).where(_in_buckets(buckets)).distinct().limit(200)
-    ).all()
+    candidate_ids = _bucket_candidates(session, buckets, 200)
     best: tuple[Article | None, float] = (None, 0.0)
     if not candidate_ids:
         return _find_by_facts(session, record, sig)
@@ -126,21 +140,22 @@ def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) 
     buckets = sig.fact_buckets()
     if not buckets:
         return None, 0.0
-    candidate_ids = session.scalars(
-        select(LshBand.article_id).where(_in_buckets(buckets))
-        .distinct().order_by(LshBand.article_id.desc()).limit(50)  # the newest: a translation follows soon
-    ).all()
-    best: tuple[Article | None, float] = (None, 0.0)
-    for art in session.scalars(select(Article).where(Article.id.in_(candidate_ids))):
-        if (art.language or "")[:2] == (record.language or "")[:2] or not art.facts:
+    # the newest: a translation follows soon
+    candidate_ids = _bucket_candidates(session, buckets, 50, newest_first=True)
+    best_id, best_score = None, 0.0
+    # the columns the test needs, not 50 whole articles (texts included) per stored page
+    rows = session.execute(select(Article.id, Article.language, Article.published, Article.facts)
+                           .where(Article.id.in_(candidate_ids))) if candidate_ids else []
+    for art_id, language, published, facts in rows:
+        if (language or "")[:2] == (record.language or "")[:2] or not facts:
             continue
-        if record.published and art.published and abs(
-                _naive(record.published) - _naive(art.published)).days > dedupe.FACT_MAX_DAYS:
+        if record.published and published and abs(
+                _naive(record.published) - _naive(published)).days > dedupe.FACT_MAX_DAYS:
             continue
-        shared = dedupe.facts_match(sig.facts, art.facts)
-        if shared > best[1]:
-            best = (art, shared)
-    return best
+        shared = dedupe.facts_match(sig.facts, facts)
+        if shared > best_score:
+            best_id, best_score = art_id, shared
+    return (session.get(Article, best_id), best_score) if best_id is not None else (None, 0.0)
 
 
 def store_page(session: Session, record: PageRecord, analysis: Any = None,

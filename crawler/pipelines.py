@@ -7,6 +7,7 @@ the way Scrapy's own pipelines are; the real work lives in core modules that
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -149,16 +150,66 @@ class AnalyzePipeline(_Stage):
 
 
 class StorePipeline(_Stage):
-    """One transaction per article; dedupe against the archive in the same transaction."""
+    """One transaction per article; dedupe against the archive in the same transaction.
+
+    Group commit: articles that reach this stage while the database thread is busy are written
+    together in one transaction (one commit, at most ``max_batch``) when it is free again, in the
+    order they arrived. An article is still written whole or not at all, and a page counts as
+    stored only once its transaction has committed. If anything in a group fails, the group is
+    rolled back and each of its articles is stored in a transaction of its own, so one bad article
+    never takes others with it.
+    """
+
+    max_batch = 50
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._queue: list[tuple[PageItem, asyncio.Future[StoreResult]]] = []
+        self._writer: asyncio.Future[None] | None = None
 
     def store(self, item: PageItem) -> StoreResult:
         return self.res.db.run(lambda s: store_page(s, item.extracted, item.analysis, item.signature))
 
+    def store_batch(self, items: list[PageItem]) -> list[StoreResult | Exception]:
+        """Store ``items`` (in the database thread): one transaction for all, or one each on failure."""
+        if len(items) > 1 and type(self).store is StorePipeline.store:
+            try:
+                return self.res.db.run(lambda s: [store_page(s, i.extracted, i.analysis, i.signature)
+                                                  for i in items])
+            except Exception as exc:
+                log.debug("group of %d articles failed (%s); storing them one by one", len(items), exc)
+        out: list[StoreResult | Exception] = []
+        for item in items:
+            try:
+                out.append(self.store(item))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            try:
+                results = await self.res.in_db(self.store_batch, [item for item, _ in batch])
+            except Exception as exc:  # store_batch reports failures per article; this is a last resort
+                results = [exc] * len(batch)
+            for (_, fut), result in zip(batch, results, strict=True):
+                if fut.done():
+                    continue
+                if isinstance(result, Exception):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
+
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or item.extracted is None:
             return item
+        fut: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, fut))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
         try:
-            result = await self.res.in_db(self.store, item)
+            result = await fut
         except Exception as exc:  # the database refused this article; the crawl goes on
             log.error("could not store %s: %s", item.final_url, exc)
             self.inc(item, "errors")

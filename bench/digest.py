@@ -1,6 +1,7 @@
 """Benchmark: build (and render) 100 subscribers' digests over 10,000 new articles. Goal: build < 5 s.
 
     .venv/bin/python bench/digest.py [--articles 10000] [--subscribers 100] [--database-url URL]
+    .venv/bin/python bench/digest.py --quick      # 1,000 articles, 10 subscribers: a smoke run
 
 Generates a throwaway archive (SQLite in a temporary folder unless --database-url
 names an empty database), one week of relevant articles in stories of 1-4
@@ -124,7 +125,10 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--subscribers", type=int, default=100)
     ap.add_argument("--database-url", help="an EMPTY database to fill (default: temporary SQLite)")
+    ap.add_argument("--quick", action="store_true", help="1,000 articles and 10 subscribers (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.articles, args.subscribers = 1_000, 10
     rng = random.Random(45)
     with tempfile.TemporaryDirectory() as home:
         cfg = load_config(env={"CHAINWATCH_HOME": home})

@@ -2,6 +2,7 @@
 """Tagging speed: load time, ms per article (mean, p95) and articles/s on one core.
 
     python bench/tagging.py [CORPUS_DIR] [--rounds N]
+    python bench/tagging.py --quick      # 2 rounds: a smoke run
 
 Reads the articles (title + body) of an evaluation corpus, normalised as the crawler does;
 without a corpus it uses a few built-in texts. Prints figures; asserts nothing.
@@ -47,7 +48,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="?", default="/work/shared/eval/corpus")
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="2 rounds (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.rounds = 2
     t0 = time.perf_counter()
     from tagging import Tagger
 

@@ -32,3 +32,40 @@ def test_crawl_benchmark_quick() -> None:
     assert "plain Scrapy" in out and "chainwatch pipeline" in out
     assert "ratio pipeline/plain" in out and "peak" in out
 
+
+def test_dedupe_benchmark_quick() -> None:
+    proc = run_bench("dedupe.py", "--quick")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "p50 ms" in out and "lookup p50" in out and "RSS MB" in out
+    lines = [line.split() for line in out.splitlines() if line.startswith("sqlite ")]
+    assert {(cols[1], cols[2]) for cols in lines} == {
+        (size, kind) for size in ("1,000", "10,000") for kind in ("new", "repost")}
+    assert "goal: < 5 ms per article" in out
+
+
+def test_search_benchmark_quick() -> None:
+    proc = run_bench("search.py", "--quick")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "sqlite, 5,000 articles" in out
+    assert "p50 ms" in out and "p95 ms" in out
+    assert any(line.startswith("ALL ") for line in out.splitlines())
+
+
+def test_digest_benchmark_quick() -> None:
+    proc = run_bench("digest.py", "--quick")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "seeded 1000 articles" in out
+    assert "built 10 digests" in out and "(goal < 5 s)" in out
+    assert "rendered them" in out
+
+
+def test_tagging_benchmark_quick() -> None:
+    proc = run_bench("tagging.py", "--quick")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "x 2 rounds" in out
+    assert "per article: mean" in out and "p95" in out
+    assert "articles/s per core" in out

@@ -25,15 +25,43 @@ log = logging.getLogger(__name__)
 SOURCE_KEYS = ("pages", "not_modified", "new", "duplicates", "errors")
 
 
+DATABASE_FULL = "database_full"  # finish reason of a crawl stopped because the database cannot grow
+
+
+def database_full(error: BaseException) -> bool:
+    """SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or an OS "no space left" behind a DB error."""
+    orig = getattr(error, "orig", None) or error
+    if getattr(orig, "sqlite_errorcode", None) == 13 or getattr(orig, "sqlstate", None) == "53100":
+        return True
+    text = str(orig).lower()
+    return "database or disk is full" in text or "no space left on device" in text or "disk full" in text
+
+
 class CrawlRunRecorder:
     """Creates a crawl_runs row when the spider opens and fills it (with per-source figures
-    and errors) when it closes."""
+    and errors) when it closes. Stops the crawl when the database is full: every further
+    article would be fetched only to fail."""
 
     def __init__(self, crawler: Crawler) -> None:
+        from crawler.pipelines import STORE_FAILED
+
         self.crawler = crawler
         self.run_id: int | None = None
+        self.stopping = False
+        self._closing: asyncio.Future[None] | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.store_failed, signal=STORE_FAILED)
+
+    def store_failed(self, item: Any, error: BaseException) -> None:
+        if self.stopping or not database_full(error):
+            return
+        self.stopping = True
+        orig = getattr(error, "orig", None) or error
+        log.error("the database is full (%s); stopping the crawl. Free space (or raise the database's quota) and "
+                  "crawl again: the articles not stored are fetched then.", str(orig).splitlines()[0])
+        assert self.crawler.engine is not None
+        self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=DATABASE_FULL))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -81,12 +109,21 @@ class CrawlRunRecorder:
         for source_id, url, status, why in crawl_log.url_states:
             mark_url(session, url, source_id, status, why)
 
+    def _mark_failed(self, session: Session, reason: str) -> None:
+        """The least a run's end needs (an in-place update): when the full record cannot be written."""
+        session.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(
+            status="failed", finish_reason=reason, finished_at=utcnow()))
+
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
         res = resources(self.crawler)
         try:
             await res.in_db(res.db.run, lambda s: self._close(s, spider, reason))
+        except Exception as exc:
+            if not database_full(exc):
+                raise
+            await res.in_db(res.db.run, lambda s: self._mark_failed(s, DATABASE_FULL))
         finally:
             res.close()
 

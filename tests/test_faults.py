@@ -44,6 +44,7 @@ from storage.models import Article, CrawlError, CrawlRun, Lock, Story, UrlState
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 MAX_PAGE_BYTES = 2 * 1024 * 1024
+SLOW = {"CHAINWATCH_CRAWL_CONCURRENCY": "2"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -155,9 +156,10 @@ def fresh_home(demo: tuple[DemoWeb, Path, Path], tmp_path: Path) -> tuple[Path, 
 
 @pytest.fixture
 def slow_sites(demo) -> Iterator[DemoWeb]:
-    """The demo sites answering every request after 250 ms, so a crawl lasts a few seconds."""
+    """The demo sites answering every request after 800 ms: with two requests at a time (env SLOW), a crawl
+    fetches for some 20 s, far longer than the pipeline takes to store the first article, whatever the load."""
     web = demo[0]
-    web.latency_ms = 250
+    web.latency_ms = 800
     try:
         yield web
     finally:
@@ -170,11 +172,11 @@ def slow_sites(demo) -> Iterator[DemoWeb]:
 def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites, tmp_path: Path) -> None:
     web = slow_sites
     home, db_file = fresh_home(demo, tmp_path)
-    env = crawl_env(home, CHAINWATCH_CRAWL_CONCURRENCY_PER_DOMAIN="1")
+    env = crawl_env(home, **SLOW)
     db = open_database(f"sqlite:///{db_file}")
     total = len(web.articles())
     proc = start_cli(env, "crawl", "--quiet", "--json")
-    wait_for(lambda: article_count(db) >= 3, 60, "the first articles to be stored", proc)
+    wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     stored_when_killed = article_count(db)
@@ -421,3 +423,149 @@ def assert_every_article_once_but(db: Database, web: DemoWeb, extra: set[str]) -
         stored = Counter(path(u) for u in s.scalars(select(Article.final_url)))
     assert set(stored) == expected, (expected - set(stored), set(stored) - expected)
     assert all(n == 1 for n in stored.values())
+
+
+# ---------------------------------------------------------------- PostgreSQL: two machines, server away
+
+
+def import_demo_sources(demo, env: dict[str, str]) -> None:
+    app = AppContext(config=load_config(env=env))
+    result = sources_core.import_sources(app, demo[2], discover_missing=False)
+    assert not result.errors and len(result.added) == len(demo[0].sites), result
+    app.close()
+
+
+def test_two_machines_on_one_postgres_database_crawl_one_at_a_time(demo, slow_sites, pg_db, postgres_url: str,
+                                                                   tmp_path: Path) -> None:
+    from chainwatch.locks import holder
+
+    web = slow_sites
+    env_a = crawl_env(tmp_path / "machine-a", postgres_url, **SLOW)
+    env_b = crawl_env(tmp_path / "machine-b", postgres_url)
+    import_demo_sources(demo, env_a)
+    first = start_cli(env_a, "crawl", "--quiet", "--json")
+    wait_for(lambda: holder(pg_db, "crawl") is not None, 60, "machine A to take the crawl lease", first)
+    second = cli(env_b, "crawl", "--quiet", "--json")
+    assert first.poll() is None, "machine A finished before B tried; the test proves nothing"
+    assert second.returncode == 75, second.stderr[-3000:]
+    assert "another crawl is running" in second.stderr and f":{first.pid}:" in second.stderr  # names the holder
+    assert second.stdout == ""
+    web.latency_ms = 0
+    rc, out, err = finish(first)
+    assert rc == 0, err[-3000:]
+    assert summary_of(out)["status"] == "finished"
+    assert_every_article_once(pg_db, web)
+    with pg_db.session() as s:
+        assert s.scalar(select(func.count()).select_from(CrawlRun)) == 1  # B started no run
+
+
+OUTAGE = 4.0  # seconds; longer than storage.db's retries (0.2 + 0.4 + 0.8 + 1.6 s)
+
+
+def test_postgres_going_away_mid_run_then_the_next_run_completes(demo, slow_sites, pg_db, postgres_url: str,
+                                                                 tmp_path: Path) -> None:
+    import psycopg
+
+    web = slow_sites
+    env = crawl_env(tmp_path / "home", postgres_url, **SLOW)
+    import_demo_sources(demo, env)
+    total = len(web.articles())
+    proc = start_cli(env, "crawl", "--quiet", "--json")
+    wait_for(lambda: article_count(pg_db) >= 1, 60, "the first articles to be stored", proc)
+    name = urlsplit(postgres_url).path.lstrip("/")
+    maintenance = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    terminated = 0
+    stored_before = article_count(pg_db)
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        # The server goes away for OUTAGE seconds: no new connections, every open one cut, again and again.
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        try:
+            until = time.monotonic() + OUTAGE
+            while time.monotonic() < until:
+                terminated += len(admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchall())
+                time.sleep(0.05)
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    assert terminated
+    web.latency_ms = 0
+    assert stored_before < total, "the crawl finished before the server went away; the test proves nothing"
+    rc, _out, err = finish(proc)
+    assert rc in (0, 1), err[-3000:]  # finished, or failed cleanly ...
+    assert "Traceback" not in err, err[-3000:]  # ... with a message, not a crash
+    web.latency_ms = 0
+    again = cli(env, "crawl", "--quiet", "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert summary_of(again.stdout)["status"] == "finished"
+    assert_every_article_once(pg_db, web)
+    with pg_db.session() as s:
+        assert s.scalar(select(func.count()).select_from(CrawlRun).where(CrawlRun.status == "running")) == 0
+
+
+# ---------------------------------------------------------------- 4. SQLite locked by another writer
+
+
+def test_sqlite_locked_by_another_writer_for_seconds_the_crawl_waits_and_completes(demo, slow_sites,
+                                                                                    tmp_path: Path) -> None:
+    web = slow_sites
+    home, db_file = fresh_home(demo, tmp_path)
+    env = crawl_env(home, **SLOW)
+    db = open_database(f"sqlite:///{db_file}")
+    total = len(web.articles())
+    proc = start_cli(env, "crawl", "--quiet", "--json")
+    wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
+    other = sqlite3.connect(db_file, isolation_level=None, timeout=30)
+    other.execute("BEGIN IMMEDIATE")  # another program's long write transaction
+    other.execute("UPDATE sources SET name = name || ' (renamed)' WHERE key = 'xinsu'")
+    locked_at = article_count(db)
+    time.sleep(4)
+    assert article_count(db) == locked_at  # nothing got through the lock ...
+    assert proc.poll() is None and locked_at < total, "the crawl finished under the lock; the test proves nothing"
+    other.execute("COMMIT")
+    other.close()
+    web.latency_ms = 0
+    rc, out, err = finish(proc)
+    assert rc == 0, err[-3000:]  # ... and the crawl waited for it instead of failing
+    summary = summary_of(out)
+    assert summary["status"] == "finished" and summary["errors"] == 0, summary
+    assert_every_article_once(db, web)
+    db.dispose()
+    assert_sqlite_intact(db_file)
+
+
+# ---------------------------------------------------------------- 5. disk full while writing the database
+
+FULL_DISK = """
+import storage.db as _db
+_pragmas = _db._sqlite_pragmas
+def _small_disk(conn, record):  # the file may not grow past {pages} pages: SQLITE_FULL, as on a full disk
+    _pragmas(conn, record)
+    conn.execute("PRAGMA max_page_count = {pages}")
+_db._sqlite_pragmas = _small_disk
+"""
+
+
+def test_database_disk_full_fails_clearly_and_a_later_run_completes(demo, tmp_path: Path) -> None:
+    web = demo[0]
+    home, db_file = fresh_home(demo, tmp_path)
+    env = crawl_env(home)
+    conn = sqlite3.connect(db_file)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    proc = start_cli(env, "crawl", "--quiet", "--json", prelude=FULL_DISK.format(pages=pages + 40))
+    rc, out, err = finish(proc)
+    assert rc == 1, err[-3000:]  # the crawl stopped and said why, in its summary and on stderr
+    summary = summary_of(out)
+    assert (summary["status"], summary["finish_reason"]) == ("failed", "database_full")
+    assert "the database is full (database or disk is full); stopping the crawl" in err
+    assert "Traceback" not in err
+    db = open_database(f"sqlite:///{db_file}")
+    assert 0 < article_count(db) < len(web.articles())
+    db.dispose()
+    assert_sqlite_intact(db_file)
+    again = cli(env, "crawl", "--quiet", "--json")  # space again
+    assert again.returncode == 0, again.stderr[-3000:]
+    db = open_database(f"sqlite:///{db_file}")
+    assert_every_article_once(db, web)
+    db.dispose()
+    assert_sqlite_intact(db_file)

@@ -103,7 +103,8 @@ def _is_transient(exc: DBAPIError) -> bool:
         return True
     return any(s in text for s in ("database is locked", "database table is locked", "server closed",
                                    "connection refused", "terminating connection", "could not connect",
-                                   "connection is closed", "the database system is"))
+                                   "connection is closed", "the database system is",
+                                   "not currently accepting connections"))
 
 
 def open_database(url: str, *, upgrade_schema: bool = False, **engine_kwargs) -> Database:

@@ -33,6 +33,7 @@ from storage.models import (
     Story,
 )
 from storage.timeutil import as_utc
+from tagging.normalize import to_simplified
 
 # ---------------------------------------------------------------- the period's raw material
 
@@ -458,7 +459,12 @@ _PUNCT = re.compile(r"[\s\"'“”‘’《》「」『』()（）【】·,，�
 
 
 def _norm(text: str | None) -> str:
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+    """The key events are merged on: a traditional-character repost names the same alliance."""
+    return to_simplified(_PUNCT.sub("", unicodedata.normalize("NFKC", text or ""))).lower()
+
+
+def _is_simplified(text: str) -> bool:
+    return to_simplified(text) == text
 
 
 def _events(articles: list[ArticleRow], lab: _Labeler) -> dict[str, list[EventItem]]:
@@ -497,6 +503,8 @@ def _events(articles: list[ArticleRow], lab: _Labeler) -> dict[str, list[EventIt
                     item.day = e.event_date
                 if not item.evidence and e.evidence:
                     item.evidence = e.evidence.strip()
+                if e.name and item.name and not _is_simplified(item.name) and _is_simplified(e.name):
+                    item.name = e.name  # the simplified-character copy's wording reads best here
             if a.url not in seen_sources[key]:
                 seen_sources[key].add(a.url)
                 item.sources.append(a.ref)

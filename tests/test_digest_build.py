@@ -136,6 +136,20 @@ def test_a_story_reposted_without_its_region_shows_its_target_once(app) -> None:
     assert len(by_region["510100"].sources) == 2 and len(by_region["510700"].sources) == 1
 
 
+def test_alliance_reposted_in_traditional_characters_appears_once(app) -> None:
+    with app.db.session() as s:
+        story = f.story(s, "四川省成立储能产业联盟")
+        f.article(s, title="四川省儲能產業聯盟成立", published=f.at("2022-11-08"), story_row=story,
+                  src=f.source(s, "hant", "華夏產經網"), regions=["510000"], chains=["robots"],
+                  events=[dict(type="alliance", name="四川省儲能產業聯盟", region_code="510000", evidence="")])
+        f.article(s, title="四川省储能产业联盟成立", published=f.at("2022-11-09"), story_row=story,
+                  regions=["510000"], chains=["robots"],
+                  events=[dict(type="alliance", name="四川省储能产业联盟", region_code="510000",
+                               evidence="四川省储能产业联盟在成都成立。")])
+    (a,) = _digest(app).alliances
+    assert a.name == "四川省储能产业联盟" and len(a.sources) == 2 and a.day.isoformat() == "2022-11-08"
+
+
 def test_labels_follow_the_language(seeded) -> None:
     zh, en = render(_digest(seeded)), render(_digest(seeded, language="en"))
     assert "新成立的产业联盟" in zh.html and "量化目标" in zh.html and "链长制动态" in zh.html

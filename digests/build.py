@@ -515,6 +515,11 @@ def _events(articles: list[ArticleRow], lab: _Labeler) -> dict[str, list[EventIt
         if item.type in out:
             out[item.type].append(item)
     out["alliance"].sort(key=lambda i: (i.day or date.min, i.name or ""))
-    out["target"].sort(key=lambda i: (i.region_code or "~", i.year or 0, i.metric or ""))
+    # one sentence often sets several targets: keep them together so the sentence is shown once
+    first_pos: dict[str, int] = {}
+    for i, item in enumerate(out["target"]):
+        first_pos.setdefault(item.evidence, i)
+    out["target"].sort(key=lambda i: (i.region_code or "~", i.year or 0, first_pos[i.evidence] if i.evidence else -1,
+                                      i.metric or ""))
     out["chain_chief"].sort(key=lambda i: (i.day or date.min, i.name or ""))
     return out

@@ -150,6 +150,21 @@ def test_alliance_reposted_in_traditional_characters_appears_once(app) -> None:
     assert a.name == "四川省储能产业联盟" and len(a.sources) == 2 and a.day.isoformat() == "2022-11-08"
 
 
+def test_targets_set_by_one_sentence_show_it_once(app) -> None:
+    sentence = "到2025年，全市智能终端产业规模突破5000亿元，手机本地配套率达到30%。"
+    with app.db.session() as s:
+        f.article(s, title="郑州智能终端产业规划", published=f.at("2022-11-08"), regions=["410100"],
+                  chains=["robots"],
+                  events=[dict(type="target", region_code="410100", metric=m, value=v, unit=u, year=2025,
+                               evidence=sentence)
+                          for m, v, u in (("智能终端产业规模", 5e11, "CNY"), ("手机本地配套率", 30.0, "%"))])
+    d = _digest(app)
+    assert len(d.targets) == 2
+    out = render(d)
+    assert out.text.count(sentence) == 1 and out.html.count(sentence) == 1
+    assert "5000亿元" in out.text and "30%" in out.text
+
+
 def test_labels_follow_the_language(seeded) -> None:
     zh, en = render(_digest(seeded)), render(_digest(seeded, language="en"))
     assert "新成立的产业联盟" in zh.html and "量化目标" in zh.html and "链长制动态" in zh.html

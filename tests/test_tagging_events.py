@@ -128,3 +128,17 @@ def test_to_dict_is_json_ready(tagger: Tagger) -> None:
     a = tagger.analyze("宿州市鞋服产业联盟成立", "9月18日，宿州市鞋服产业联盟成立，到2025年产值达到300亿元。", published=D)
     d = json.loads(json.dumps(a.to_dict(), ensure_ascii=False))
     assert d["version"] == a.version and d["events"][0]["date"] == "2023-09-18"
+
+
+def test_english_metric_keeps_whole_words(tagger: Tagger) -> None:
+    title = "Hefei issues new energy vehicle industry chain plan"
+    for text in ("By 2025, Hefei strives to new energy vehicle related industry scale of more than 100 billion yuan. "
+                 "The city will build the new energy vehicle industry chain and industrial cluster.",
+                 "Hefei will strive to make the new energy vehicle related industry scale exceed 100 billion yuan by "
+                 "2025. The city will build the new energy vehicle industry chain and industrial cluster.",
+                 "In the next three years, following the plan for the new energy vehicle industry chain that the "
+                 "municipal government issued, Hefei strives to new energy vehicle related industry scale of more "
+                 "than 100 billion yuan by 2025."):
+        a = tagger.analyze(title, text, language="en")
+        (t,) = [e for e in a.events if e.type == "target"]
+        assert (t.value, t.metric) == (1e11, "new energy vehicle related industry scale")

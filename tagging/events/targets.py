@@ -239,13 +239,31 @@ def _accept(text: str, q: Quantity, all_q: list[Quantity], english: bool) -> str
     return q.unit
 
 
+# "strives to make the ... scale of more than": the words around a metric that are not the metric
+_EN_METRIC_HEAD = re.compile(r"^(?:strives?|striving|aims?|plans?|seeks?|will|to|make|makes|its|their|the|and|that)\s+",
+                             re.I)
+_EN_METRIC_SUBJECT = re.compile(  # "Hefei strives to", "Xiangyang City will": the region, not the metric
+    r"^(?:[A-Z][\w-]*\s+){1,3}(?:city\s+|province\s+|county\s+|district\s+)?(?=(?:strives?|aims?|plans?|seeks?|will)\s)",
+    re.I)
+_EN_METRIC_TAIL = re.compile(
+    r"\s+(?:to|will|of|reached|reach|exceed|more than|around|about|above|at least|not less than)$", re.I)
+
+
+def _until_stable(rx: re.Pattern[str], s: str) -> str:
+    while (cut := rx.sub("", s)) != s:
+        s = cut
+    return s
+
+
 def _metric(before: str, english: bool) -> str:
     s = before.strip(" ，,;；:：“”\"")
     if english:
-        s = re.sub(r"^(?:and|by \d{4}|according to the [^,]*|the|to)\s+", "", s, flags=re.I)
-        s = re.sub(r"\s+(?:to|will|of|reached|reach|exceed|more than|around|about|above|at least|not less than)+$",
-                   "", s, flags=re.I)
-        return s[-60:].strip()
+        s = re.sub(r"^(?:and|by \d{4}|according to the [^,]*)\s+", "", s, flags=re.I)
+        s = _until_stable(_EN_METRIC_TAIL, s)
+        if len(s) > 60:  # keep the last words whole: "strives to ... scale", not "s to ... scale"
+            s = s[-60:]
+            s = s.split(" ", 1)[1] if " " in s else s
+        return _until_stable(_EN_METRIC_HEAD, _EN_METRIC_SUBJECT.sub("", s.strip()))
     s = _ZH_STRIP.sub("", s)
     s = _ZH_VERB_END.sub("", s)
     return s[-30:]

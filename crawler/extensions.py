@@ -54,6 +54,15 @@ class CrawlRunRecorder:
         crawler.signals.connect(self.store_failed, signal=STORE_FAILED)
 
     def store_failed(self, item: Any, error: BaseException) -> None:
+        # Remember the page for the next crawl (load_retries): a listing stops paginating at a page with
+        # nothing new, so an article deeper down that was fetched but not stored would never be seen again.
+        spider = self.crawler.spider
+        crawl_log = getattr(spider, "crawl_log", None)
+        if crawl_log is not None and getattr(item, "source_id", None) is not None:
+            orig = getattr(error, "orig", None) or error
+            reason = "store failed: " + (str(orig).splitlines() or [type(orig).__name__])[0]
+            for url in dict.fromkeys([item.url, item.final_url]):
+                crawl_log.url_states.append((item.source_id, url, "failed", reason))
         if self.stopping or not database_full(error):
             return
         self.stopping = True

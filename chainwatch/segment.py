@@ -19,8 +19,9 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
+
+from tagging.normalize import to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +65,6 @@ def tokenizer():
             tk.initialize()
             _tokenizer = tk
     return _tokenizer
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    try:
-        import opencc
-
-        return opencc.OpenCC("t2s")
-    except Exception:  # opencc missing or broken: traditional queries then only match traditional text
-        log.warning("opencc unavailable; traditional Chinese queries are not converted")
-        return None
-
-
-def to_simplified(text: str) -> str:
-    conv = _t2s()
-    return conv.convert(text) if conv and _CJK.search(text) else text
 
 
 def stem(word: str) -> str:

@@ -8,10 +8,9 @@ with full-width Latin letters and digits folded to ASCII.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from functools import lru_cache
-from typing import Any
+
+from tagging.normalize import to_simplified
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TONE_MARKED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -45,7 +44,6 @@ _EN_FUNCTION_WORDS = frozenset(
 _KEEP_PUNCT = "，。、；：？！“”‘’（）《》〈〉【】〔〕「」『』…—～·"
 _NFKC_SPANS = re.compile(f"[^{re.escape(_KEEP_PUNCT)}]+")
 
-_converter_lock = threading.Lock()
 
 
 def strip_inline_pinyin(text: str) -> str:
@@ -53,22 +51,6 @@ def strip_inline_pinyin(text: str) -> str:
     if not text or ("(" not in text and "（" not in text):
         return text
     return _INLINE_PINYIN.sub("", text)
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    # Loading the OpenCC dictionaries costs tens of milliseconds: once per process.
-    with _converter_lock:
-        import opencc
-
-        return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese (OpenCC t2s); other text passes through."""
-    if not text or not _HAN_RE.search(text):
-        return text
-    return _t2s().convert(text)
 
 
 def _traditional_share(han_chars: str) -> float:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
+from typing import Any
 
 # 產(chǎn)業(yè): a CJK character followed by its pinyin in ASCII parentheses (with a tone mark)
 _INLINE_PINYIN = re.compile(
@@ -11,11 +13,17 @@ _INLINE_PINYIN = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_converter_lock = threading.Lock()
 
-    return opencc.OpenCC("t2s")
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    # Loading the OpenCC dictionaries costs tens of milliseconds: once per process, by one thread.
+    with _converter_lock:
+        import opencc
+
+        return opencc.OpenCC("t2s")
 
 
 def strip_inline_pinyin(text: str) -> str:
@@ -23,6 +31,10 @@ def strip_inline_pinyin(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC t2s); text without Han characters passes through.
+    The one converter that extraction, tagging, dedupe, search and digests share."""
+    if not text or not _HAN.search(text):
+        return text
     return _t2s().convert(text)
 
 

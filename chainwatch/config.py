@@ -25,7 +25,8 @@ import platformdirs
 
 log = logging.getLogger(__name__)
 
-SECRET_KEYS = frozenset({"smtp.password", "web.secret_key", "database_url"})
+SECRET_KEYS = frozenset({"smtp.password", "web.secret_key", "database_url", "crawl.redis_url"})
+_URL_KEYS = frozenset({"database_url", "crawl.redis_url"})  # only the password part is hidden
 
 
 class ConfigError(ValueError):
@@ -118,13 +119,13 @@ class Config:
 
 
 def _mask(key: str, value: str) -> str:
-    if key == "database_url" and "@" in value:
-        # keep scheme, host and database; hide the password
+    if key in _URL_KEYS and "@" in value and "://" in value:
+        # keep scheme, user, host and database; hide the password
         scheme, rest = value.split("://", 1)
         creds, host = rest.rsplit("@", 1)
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else value
-    if key == "database_url":
+    if key in _URL_KEYS:
         return value
     return "***"
 

@@ -489,12 +489,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50_000, help="articles per bulk insert")
     ap.add_argument("--budget", type=float, help="seconds of lookups per kind, at least 5 (default 60; quick 4)")
     ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the child process
-    ap.add_argument("--variant", help=argparse.SUPPRESS)  # TEMP: runs started before the lookup fix landed
     args = ap.parse_args()
     budget = args.budget or (4.0 if args.quick else 60.0)
-    if args.measure and args.variant not in (None, "as-is"):
-        print(json.dumps({"skipped": "the lookup fix is in chainwatch.archive now"}))
-        return
     if args.measure:
         print(json.dumps(measure(args.measure, args.quick, budget)))
         return

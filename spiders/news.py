@@ -29,7 +29,7 @@ from crawler.encoding import decode_html
 from crawler.items import PageItem
 from crawler.resources import resources
 from crawler.urls import canonical_url, same_site
-from storage.models import Source, UrlState
+from storage.models import CrawlRun, Source, UrlState
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class NewsSpider(scrapy.Spider):
         self.sources: dict[int, SourceSpec] = {}
         self.crawl_log = CrawlLog()
         self.seeded = False
+        self.resume = False  # the last crawl did not finish: page through listings even past known pages
 
     # ---------------------------------------------------------------- start
     def load_sources(self) -> list[SourceSpec]:
@@ -108,9 +109,22 @@ class NewsSpider(scrapy.Spider):
 
         return resources(self.crawler).db.run(query)
 
+    def last_crawl_unfinished(self) -> bool:
+        """Whether the newest earlier crawl ended unfinished (killed, database full or away, stopped): its
+        listing walk may have stopped halfway, with articles deeper down neither stored nor remembered."""
+        own = self.settings.getint("CHAINWATCH_RUN_ID", 0) or getattr(self, "run_id", None) or 0
+
+        def query(session: Any) -> bool:
+            status = session.scalar(select(CrawlRun.status).where(CrawlRun.id != own, CrawlRun.status != "running")
+                                    .order_by(CrawlRun.id.desc()).limit(1))
+            return status not in (None, "finished")
+
+        return resources(self.crawler).db.run(query)
+
     async def start(self) -> AsyncIterator[Any]:
         res = resources(self.crawler)
         specs = await res.in_db(self.load_sources)
+        self.resume = await res.in_db(self.last_crawl_unfinished)
         if self.source_keys:
             missing = set(self.source_keys) - {s.key for s in specs}
             if missing:
@@ -216,7 +230,7 @@ class NewsSpider(scrapy.Spider):
             yield request
         page_no = response.meta.get("page_no", 1)
         limit = spec.max_pages or self.settings.getint("CHAINWATCH_MAX_PAGES", 20)
-        if page.next_url and new and page_no < limit:
+        if page.next_url and (new or self.resume) and page_no < limit:
             yield Request(page.next_url, callback=self.parse_listing, errback=self.on_error,
                           meta={"source_id": spec.id, "cache": True, "page_no": page_no + 1,
                                 "section": response.meta.get("section")})

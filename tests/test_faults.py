@@ -32,9 +32,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from chainwatch import sources as sources_core
+from chainwatch.cli import main_group
 from chainwatch.config import load_config
 from chainwatch.context import AppContext
 from chainwatch.demosite import DemoWeb
@@ -413,6 +415,9 @@ def test_hostile_and_dead_sources_are_bounded_and_reported_and_the_others_crawle
     assert health["down"]["consecutive_failures"] == 3
     assert health["down"]["last_error"].startswith("connection: ") and "refused" in health["down"]["last_error"]
     assert health["hostile"]["consecutive_failures"] == 0 and health["xinsu"]["consecutive_failures"] == 0
+    shown = CliRunner().invoke(main_group, ["sources", "show", "down"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "the last 3 crawls fetched nothing but errors" in shown.output and "Connection refused" in shown.output
     db.dispose()
     assert_sqlite_intact(db_file)
 

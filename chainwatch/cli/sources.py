@@ -165,6 +165,8 @@ def show(obj: Obj, key: str) -> None:
     health = next(h for h in source_health(obj.app.db) if h["key"] == key)
     click.echo(f"{'articles':<22} {health['articles']}")
     click.echo(f"{'last error':<22} {health['last_error'] or '-'}")
+    if health["consecutive_failures"]:
+        click.echo(f"{'failing':<22} the last {health['consecutive_failures']} crawls fetched nothing but errors")
 
 
 @sources_group.command("update")

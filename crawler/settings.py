@@ -11,6 +11,8 @@ SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Resolved addresses are checked again at connection time (DNS rebinding): crawler/resolver.py
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 
 # Politeness
 ROBOTSTXT_OBEY = True

@@ -297,3 +297,31 @@ def test_crawl_of_a_source_on_loopback_fetches_nothing_and_records_why(tmp_path:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("answer, refused", [("127.0.0.1", True), ("10.1.2.3", True), ("169.254.169.254", True),
+                                             ("93.184.216.34", False)])
+def test_resolver_checks_the_address_the_connection_will_use(monkeypatch, answer: str, refused: bool) -> None:
+    """DNS rebinding: the name answered a public address to the middleware's check and a private one now."""
+    from scrapy.resolver import CachingThreadedResolver
+    from twisted.internet import defer
+    from twisted.internet.error import DNSLookupError
+
+    from crawler.resolver import GuardedResolver
+
+    monkeypatch.setattr(CachingThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed(answer))
+    outcome: list = []
+    for allow in (False, True):
+        resolver = GuardedResolver(object(), cache_size=0, timeout=5, allow_private=allow)
+        d = resolver.getHostByName("rebind.example.com")
+        d.addCallbacks(outcome.append, lambda f: outcome.append(f.trap(DNSLookupError) and str(f.value)))
+    if refused:
+        assert answer in outcome[0] and "refused" in outcome[0] and outcome[1] == answer
+    else:
+        assert outcome == [answer, answer]
+
+
+def test_crawler_settings_install_the_guarded_resolver() -> None:
+    from scrapy.utils.project import get_project_settings
+
+    assert get_project_settings()["TWISTED_DNS_RESOLVER"] == "crawler.resolver.GuardedResolver"

@@ -172,7 +172,8 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
         return StoreResult("exists", existing, None)
     sig = (sig or dedupe.signature(record.text_normalized or record.text, record.language)).with_topics(analysis)
     match, score = _find_story(session, record, sig)
-    if match is not None and match.story_id is not None:
+    new_story = match is None or match.story_id is None
+    if not new_story:
         story = session.get(Story, match.story_id)
     else:
         story = Story(title=record.title, published=record.published, article_count=0)
@@ -185,23 +186,25 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
         text_normalized=record.text_normalized, content_hash=sig.content_hash, minhash=sig.minhash,
         facts=list(sig.facts) or None, story_id=story.id,
     )
+    if analysis is not None:
+        _set_tag_fields(article, analysis)  # in the INSERT, not an UPDATE after it
     session.add(article)
     session.flush()
-    _attach_to_story(session, story, article)
+    _attach_to_story(session, story, article, new_story=new_story)
     bands = [{"band": b, "bucket": k, "article_id": article.id}
              for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]
     if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
         session.execute(insert(LshBand), bands)
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
     if analysis is not None:
-        save_analysis(session, article, analysis)
+        save_analysis(session, article, analysis, fresh=True)
     _index_for_search(session, article)
     status = "duplicate" if match is not None else "new"
     return StoreResult(status, article.id, story.id, match.id if match is not None else None,
                        score if match is not None else None)
 
 
-def _attach_to_story(session: Session, story: Story, article: Article) -> None:
+def _attach_to_story(session: Session, story: Story, article: Article, new_story: bool = False) -> None:
     """Keep the story's first article the earliest published one; reposts point to it."""
     story.article_count = (story.article_count or 0) + 1
     first = session.get(Article, story.first_article_id) if story.first_article_id else None
@@ -209,8 +212,9 @@ def _attach_to_story(session: Session, story: Story, article: Article) -> None:
         story.first_article_id = article.id
         story.title = article.title
         story.published = article.published
-        session.execute(update(Article).where(Article.story_id == story.id, Article.id != article.id)
-                        .values(duplicate_of_id=article.id))
+        if not new_story:  # a story created for this article has no other article to repoint
+            session.execute(update(Article).where(Article.story_id == story.id, Article.id != article.id)
+                            .values(duplicate_of_id=article.id))
         article.duplicate_of_id = None
     else:
         article.duplicate_of_id = first.id
@@ -241,18 +245,27 @@ def _level(value: Any) -> int:
     return value if isinstance(value, int) else LEVELS.get(str(value), 0)
 
 
-def save_analysis(session: Session, article: Article, analysis: Any) -> None:
-    """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis)."""
-    from tagging.gazetteer import Gazetteer
-
-    gazetteer = Gazetteer.default()
-    session.execute(delete(ArticleRegion).where(ArticleRegion.article_id == article.id))
-    session.execute(delete(ArticleChain).where(ArticleChain.article_id == article.id))
-    session.execute(delete(Event).where(Event.article_id == article.id))
+def _set_tag_fields(article: Article, analysis: Any) -> None:
     article.relevant = bool(analysis.relevant)
     article.relevance_score = float(analysis.relevance_score)
     article.tag_version = analysis.version
     article.tagged_at = utcnow()
+
+
+def save_analysis(session: Session, article: Article, analysis: Any, *, fresh: bool = False) -> None:
+    """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis).
+
+    ``fresh``: the article was inserted in this transaction with its tag fields already set
+    (store_page), so there are no old tags to delete.
+    """
+    from tagging.gazetteer import Gazetteer
+
+    gazetteer = Gazetteer.default()
+    if not fresh:
+        session.execute(delete(ArticleRegion).where(ArticleRegion.article_id == article.id))
+        session.execute(delete(ArticleChain).where(ArticleChain.article_id == article.id))
+        session.execute(delete(Event).where(Event.article_id == article.id))
+        _set_tag_fields(article, analysis)
     rows: dict[str, ArticleRegion] = {}
     for tag in analysis.regions:
         rows[tag.code] = ArticleRegion(

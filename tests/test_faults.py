@@ -267,6 +267,7 @@ class HostileHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         srv, p = self.server, self.path
         srv.hits[p] = srv.hits.get(p, 0) + 1
+        srv.times.setdefault(p, []).append(time.monotonic())
         try:
             if p == "/":
                 self.send(200, b'<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
@@ -338,6 +339,7 @@ class HostileServer(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{self.server_address[1]}/"
         gzip_bomb()  # built before serving: building it takes longer than the download timeout
         self.hits: dict[str, int] = {}
+        self.times: dict[str, list[float]] = {}
         self.sent: dict[str, int] = {}
         self.stopping = threading.Event()
         self.articles = {"/a/1.html": ("恶意测试站产业链招商会议召开", "utf-8"),
@@ -409,7 +411,9 @@ def test_hostile_and_dead_sources_are_bounded_and_reported_and_the_others_crawle
     # limits: the 200 MB pages were cut near DOWNLOAD_MAXSIZE, the redirect chain at REDIRECT_MAX_TIMES
     assert all(n < 20 * MAX_PAGE_BYTES for n in big_sent.values()), big_sent
     assert max(int(p.rsplit("/", 1)[1]) for p in hostile.hits if p.startswith("/hop/")) <= 10
-    assert hostile.hits["/busy.html"] == 2  # 503 + Retry-After, then the page
+    assert hostile.hits["/busy.html"] == 2  # 503 + Retry-After: 1, then the page, asked for a second later
+    first, second = hostile.times["/busy.html"]
+    assert second - first >= 0.95
     # a week down: every run fails on it, and its health says so
     health = {h["key"]: h for h in sources_core.source_health(db)}
     assert health["down"]["consecutive_failures"] == 3

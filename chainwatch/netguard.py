@@ -73,7 +73,18 @@ def literal_address(host: str) -> list[str]:
         return []
 
 
-def check_url(url: str, allow_private: bool = False) -> None:
-    """Raise UnsafeURLError unless ``url`` is http(s) on a host that resolves to allowed addresses."""
+def check_url(url: str, allow_private: bool = False, must_resolve: bool = True) -> None:
+    """Raise UnsafeURLError unless ``url`` is http(s) on a host that resolves to allowed addresses.
+
+    ``must_resolve=False`` lets a host that does not resolve now pass (a saved URL is checked again
+    by the crawler on every request); one that resolves to a forbidden address never passes."""
     host = check_scheme(url)
-    check_addresses(host, literal_address(host) or resolve(host), allow_private)
+    addresses = literal_address(host)
+    if not addresses:
+        try:
+            addresses = resolve(host)
+        except UnsafeURLError:
+            if must_resolve:
+                raise
+            return
+    check_addresses(host, addresses, allow_private)

@@ -107,15 +107,27 @@ def validate_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def check_source_url(app: AppContext, url: str) -> str:
+def check_source_url(app: AppContext, url: str, must_resolve: bool = True) -> str:
     url = url.strip()
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
         url = "http://" + url if "." in url.split("/")[0] else url
     try:
-        check_url(url, allow_private=app.config.allow_private_networks)
+        check_url(url, allow_private=app.config.allow_private_networks, must_resolve=must_resolve)
     except UnsafeURLError as exc:
         raise SourceError(str(exc)) from None
     return url
+
+
+def checked_overrides(app: AppContext, overrides: dict[str, Any], must_resolve: bool = True) -> dict[str, Any]:
+    """Validated overrides whose URLs (feed, sitemap, listing pages) pass the network guard. Saving
+    without fetching (``must_resolve=False``) accepts a host that does not resolve today."""
+    clean = validate_overrides(overrides)
+    for key in ("feed_url", "sitemap_url"):
+        if clean.get(key):
+            clean[key] = check_source_url(app, clean[key], must_resolve)
+    if "listing_urls" in clean:
+        clean["listing_urls"] = [check_source_url(app, u, must_resolve) for u in clean["listing_urls"] or []]
+    return clean
 
 
 def test_source(app: AppContext, url: str, **overrides: Any) -> DiscoveryReport:
@@ -129,11 +141,8 @@ def test_sources(app: AppContext, sites: list[tuple[str, dict[str, Any]]]) -> li
     requests = []
     for url, overrides in sites:
         url = check_source_url(app, url)
-        clean = validate_overrides(overrides)
-        for key in ("feed_url", "sitemap_url"):
-            if clean.get(key):
-                clean[key] = check_source_url(app, clean[key])
-        clean["listing_urls"] = [check_source_url(app, u) for u in clean.get("listing_urls", [])]
+        clean = checked_overrides(app, overrides)
+        clean.setdefault("listing_urls", [])
         requests.append({"url": url, "feed_url": clean.get("feed_url"), "sitemap_url": clean.get("sitemap_url"),
                          "listing_urls": clean.get("listing_urls"), "encoding": clean.get("encoding"),
                          "allow": clean.get("allow_patterns"), "deny": clean.get("deny_patterns")})
@@ -238,24 +247,28 @@ def get_source(db: Database, key: str) -> Source:
         return src
 
 
-def update_source(db: Database, key: str, **changes: Any) -> Source:
-    clean = validate_overrides({k: v for k, v in changes.items() if k != "enabled"})
+def update_source(app: AppContext, key: str, **changes: Any) -> Source:
+    """Change a source's overrides; URLs given are checked like those of a new source."""
+    clean = checked_overrides(app, {k: v for k, v in changes.items() if k != "enabled"}, must_resolve=False)
+    return _update(app.db, key, clean, changes.get("enabled"))
 
+
+def _update(db: Database, key: str, clean: dict[str, Any], enabled: bool | None) -> Source:
     def work(s: Session) -> Source:
         src = s.scalar(select(Source).where(Source.key == key))
         if src is None:
             raise SourceError(f"no source {key!r}")
         for k, v in clean.items():
             setattr(src, k, v)
-        if "enabled" in changes:
-            src.enabled = bool(changes["enabled"])
+        if enabled is not None:
+            src.enabled = bool(enabled)
         return src
 
     return db.run(work)
 
 
 def set_enabled(db: Database, key: str, enabled: bool) -> Source:
-    return update_source(db, key, enabled=enabled)
+    return _update(db, key, {}, enabled)
 
 
 def remove_source(db: Database, key: str, delete_articles: bool = False) -> int:
@@ -355,7 +368,7 @@ def _import_one(app: AppContext, entry: Any, result: ImportResult, discover_miss
     with app.db.session() as s:
         existing = s.scalar(select(Source).where((Source.key == entry.get("key")) | (Source.home_url == url)))
     if existing is not None:
-        update_source(app.db, existing.key, **overrides, enabled=entry.get("enabled", existing.enabled))
+        update_source(app, existing.key, **overrides, enabled=entry.get("enabled", existing.enabled))
         result.updated.append(existing.key)
         return
     if entry.get("strategy") and (entry.get("feed_url") or entry.get("sitemap_url") or entry.get("listing_urls")):
@@ -366,7 +379,7 @@ def _import_one(app: AppContext, entry: Any, result: ImportResult, discover_miss
             raise SourceError(f"{url}: nothing to crawl found ({'; '.join(report.errors)})")
     else:
         raise SourceError(f"{url}: no strategy given and discovery is off")
-    src = save_source(app.db, url, report, key=entry.get("key"), **validate_overrides(overrides))
+    src = save_source(app.db, url, report, key=entry.get("key"), **checked_overrides(app, overrides, must_resolve=False))
     if entry.get("enabled") is False:
         set_enabled(app.db, src.key, False)
     result.added.append(src.key)

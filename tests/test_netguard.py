@@ -325,3 +325,23 @@ def test_crawler_settings_install_the_guarded_resolver() -> None:
     from scrapy.utils.project import get_project_settings
 
     assert get_project_settings()["TWISTED_DNS_RESOLVER"] == "crawler.resolver.GuardedResolver"
+
+
+def test_editing_or_importing_a_source_checks_its_urls_too(guarded_app, fake_dns, no_discovery, tmp_path) -> None:
+    url = "http://public.example/"
+    save_source(guarded_app.db, url, DiscoveryReport(url=url, strategy="listing", listing_urls=[url]), key="news")
+    for change in ({"feed_url": "http://127.0.0.1/rss.xml"}, {"listing_urls": ["http://169.254.169.254/latest/"]}):
+        with pytest.raises(SourceError, match="allow_private_networks"):
+            sources_core.update_source(guarded_app, "news", **change)
+    assert sources_core.get_source(guarded_app.db, "news").feed_url is None
+    sources_core.update_source(guarded_app, "news", feed_url="http://public.example/rss.xml", max_pages=3)
+    assert sources_core.get_source(guarded_app.db, "news").feed_url == "http://public.example/rss.xml"
+
+    listing = tmp_path / "sources.yaml"
+    listing.write_text("sources:\n"
+                       "  - {home_url: 'http://public.example/', key: news, feed_url: 'http://10.0.0.5/rss'}\n"
+                       "  - {home_url: 'http://public6.example/', key: other, strategy: listing,\n"
+                       "     listing_urls: ['http://[::1]/list/']}\n", encoding="utf-8")
+    result = sources_core.import_sources(guarded_app, listing)
+    assert len(result.errors) == 2 and not result.added and not result.updated, result
+    assert sources_core.get_source(guarded_app.db, "news").feed_url == "http://public.example/rss.xml"

@@ -127,7 +127,7 @@ def get_source(app: AppContext, key: str) -> Any:
 def update_source(app: AppContext, key: str, changes: dict[str, Any]) -> Any:
     mod = _core("chainwatch.sources")
     try:
-        return mod.update_source(app.db, key, **changes)
+        return mod.update_source(app, key, **changes)
     except _source_error(mod) as exc:
         raise ServiceError(str(exc)) from None
 

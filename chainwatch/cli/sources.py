@@ -178,7 +178,7 @@ def update(obj: Obj, key: str, **kwargs: Any) -> None:
     from chainwatch.sources import SourceError, update_source
 
     try:
-        src = update_source(obj.app.db, key, **_overrides(kwargs))
+        src = update_source(obj.app, key, **_overrides(kwargs))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"updated {src.key}")

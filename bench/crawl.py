@@ -18,8 +18,9 @@
    must not grow with the number of pages).
 
 RSS is read from /proc/PID/status (VmRSS, VmHWM) every 0.2 s. Asserts nothing; exits non-zero only
-when a step fails. ``--profile`` also runs the pipeline crawl under pyinstrument (tools extra) and
-writes the report next to the table.
+when a step fails. ``--profile FILE`` runs the pipeline crawl under py-spy (tools extra; every thread,
+samples holding the GIL only, since the crawl is GIL-bound), writes its raw stacks to FILE and prints
+the top functions; RSS is then that of py-spy and not reported.
 """
 
 from __future__ import annotations
@@ -496,8 +497,9 @@ def run_pipeline(site_url: str, n: int, home: Path, concurrency: int, per_domain
         raise SystemExit(f"chainwatch sources add failed (exit {add.returncode}):\n{add.stderr[-2000:]}")
     crawl_cmd = [*cli, "crawl", "--source", "bench"]
     if profile is not None:
-        crawl_cmd = [sys.executable, "-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile),
-                     "-m", "chainwatch", "crawl", "--source", "bench"]
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        crawl_cmd = [py_spy, "record", "--rate", "50", "--gil", "--threads", "--format", "raw",
+                     "--output", str(profile), "--", *crawl_cmd]
     cpu0 = children_cpu()
     t0 = time.monotonic()
     proc = subprocess.Popen(crawl_cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -541,6 +543,40 @@ def run_pipeline(site_url: str, n: int, home: Path, concurrency: int, per_domain
     return run
 
 
+def summarize_profile(path: Path, top: int = 15) -> None:
+    """Self and inclusive shares of the most sampled functions in py-spy's raw (collapsed) stacks."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        thread = re.sub(r"^thread \(\d+\): ", "", frames[0])
+        threads[thread] = threads.get(thread, 0) + n
+        total += n
+        frames = frames[1:] or frames
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    if not total:
+        print("profile: no samples")
+        return
+    print(f"\nprofile ({total} samples holding the GIL): by thread " + ", ".join(
+        f"{t} {100 * c / total:.0f}%" for t, c in sorted(threads.items(), key=lambda kv: -kv[1])[:5]))
+    print("  self time:")
+    for frame, c in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {100 * c / total:5.1f}%  {frame}")
+    print("  inclusive, chainwatch's own code:")
+    mine = [(f, c) for f, c in inclusive.items()
+            if re.search(r"\((chainwatch|crawler|spiders|storage|tagging)/", f)]
+    for frame, c in sorted(mine, key=lambda kv: -kv[1])[:top]:
+        print(f"    {100 * c / total:5.1f}%  {frame}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=10_000)
@@ -548,7 +584,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32, help="CONCURRENT_REQUESTS (chainwatch's default)")
     ap.add_argument("--per-domain", type=int, default=4, help="CONCURRENT_REQUESTS_PER_DOMAIN (chainwatch's default)")
     ap.add_argument("--skip-plain", action="store_true")
-    ap.add_argument("--profile", type=Path, help="run the pipeline crawl under pyinstrument, report to this file")
+    ap.add_argument("--profile", type=Path, help="run the pipeline crawl under py-spy, raw stacks to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary site and CHAINWATCH_HOME")
     args = ap.parse_args()
     n = 300 if args.quick else args.pages
@@ -599,13 +635,17 @@ def main() -> None:
     load = os.getloadavg()
     print(f"load average during the run: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min) on {os.cpu_count()} cores"
           " -- other work on the machine slows both crawls; CPU ms/page does not depend on it")
-    print("pipeline RSS at stored articles  " + "  ".join(
-        f"{pct}%: {fmt(mb, '.0f')} MB" for pct, mb in pipe.rss_mb.items())
-        + f"   peak {pipe.peak_mb:.0f} MB (goal < 500 MB)")
+    if args.profile:
+        print("pipeline RSS: not measured under --profile (the process watched is py-spy)")
+    else:
+        print("pipeline RSS at stored articles  " + "  ".join(
+            f"{pct}%: {fmt(mb, '.0f')} MB" for pct, mb in pipe.rss_mb.items())
+            + f"   peak {pipe.peak_mb:.0f} MB (goal < 500 MB)")
     for note in pipe.notes:
         print(f"pipeline: {note}")
     if args.profile:
-        print(f"profile: {args.profile}")
+        summarize_profile(args.profile)
+        print(f"raw stacks: {args.profile}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,13 @@
 
 Every crawl is the real ``python -m chainwatch crawl`` in a child process (Scrapy's reactor
 runs once per process), against the demo sites on loopback and, for what they lack, a small
-hostile server defined here. Faults covered elsewhere, and not repeated here:
+hostile server defined here. Here: a crawl killed with SIGKILL; two machines crawling one
+PostgreSQL database; PostgreSQL going away mid-run; SQLite locked by another writer; the database
+full; a site down run after run; 200 MB pages, a gzip bomb, a drip-fed page, an endless redirect
+chain, 503 + Retry-After, an empty 200, a GBK feed that says UTF-8 and a UTF-8 page that says GBK.
+The demo sites answer slowly (``slow_sites``) where a crawl must still be running when the fault hits.
+
+Faults covered elsewhere, and not repeated here:
 
 * 500s, 429 + Retry-After, hangs, redirect hops and loops, PDFs, the demo gzip bomb and endless
   page, lying page charsets: ``tests/test_crawl.py::test_faults_are_recorded_and_do_not_stop_the_crawl``

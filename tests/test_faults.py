@@ -593,3 +593,11 @@ def test_database_disk_full_fails_clearly_and_a_later_run_completes(demo, tmp_pa
     assert_every_article_once(db, web)
     db.dispose()
     assert_sqlite_intact(db_file)
+
+
+def test_database_unreachable_from_the_start_is_one_clear_line(tmp_path: Path) -> None:
+    env = crawl_env(tmp_path / "home", f"postgresql://postgres@127.0.0.1:{closed_port()}/chainwatch")
+    proc = cli(env, "crawl", "--quiet")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("database error: connection failed")

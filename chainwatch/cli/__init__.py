@@ -74,3 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):
+            raise
+        # the database is unreachable, full or locked past every retry: say so, not a traceback
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        click.echo(f"database error: {reason}", err=True)
+        sys.exit(1)

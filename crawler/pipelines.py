@@ -211,7 +211,9 @@ class StorePipeline(_Stage):
         try:
             result = await fut
         except Exception as exc:  # the database refused this article; the crawl goes on
-            log.error("could not store %s: %s", item.final_url, exc)
+            # the driver's message only: SQLAlchemy's text carries the statement and the whole article
+            log.error("could not store %s: %s", item.final_url,
+                      (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0])
             self.inc(item, "errors")
             self.crawler.signals.send_catch_log(signal=STORE_FAILED, item=item, error=exc)
             raise DropItem(f"store failed: {exc}") from exc

@@ -176,13 +176,14 @@ def acquire(db: Database, name: str, ttl_seconds: float = DEFAULT_TTL, owner: st
 
 
 def holder(db: Database, name: str) -> LockInfo | None:
-    """Who holds ``name`` now (an expired lease counts as free)."""
+    """Who holds ``name`` now (an expired lease, or one of a process on this host that has ended, counts
+    as free)."""
     def work(s: Session) -> LockInfo | None:
         row = s.execute(select(Lock).where(Lock.name == name)).scalar_one_or_none()
         if row is None:
             return None
         expires = as_utc(row.expires_at)
-        if expires is None or expires < utcnow():
+        if expires is None or expires < utcnow() or dead_local_owner(row.owner):
             return None
         return LockInfo(row.name, row.owner, as_utc(row.acquired_at) or expires, expires)
 

@@ -221,6 +221,7 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(any_db) -> N
                          (f"another-host:{dead.pid}:0badc0de", False)):
         old = acquire(any_db, "crawl", ttl_seconds=600, owner=owner)
         assert old is not None
+        assert (holder(any_db, "crawl") is None) is taken  # a dead holder holds nothing
         new = acquire(any_db, "crawl", ttl_seconds=600)
         assert (new is not None) is taken, owner
         assert holder(any_db, "crawl").owner == (new.owner if taken else owner)

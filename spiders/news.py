@@ -189,7 +189,7 @@ class NewsSpider(scrapy.Spider):
         if not self.fetched(response):
             return
         spec = self.source_of(response)
-        entries = feeds.parse_feed(response.body)
+        entries = feeds.parse_feed(response.body, response.url)
         if entries is None:
             self.record_error(spec, response.url, "bad_feed", "the feed is not RSS or Atom XML")
             return

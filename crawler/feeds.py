@@ -33,6 +33,8 @@ def _sane(when: date | None) -> date | None:
 def _web_url(link: str, base_url: str | None) -> str | None:
     """An absolute http(s) URL for an entry's link (relative links resolved against the feed's
     own URL), or None for javascript:, mailto:, broken and host-less links."""
+    if not link.strip():
+        return None  # urljoin would make an entry without a link point at the feed itself
     try:
         url = urljoin(base_url or "", link.strip())
         parts = urlsplit(url)

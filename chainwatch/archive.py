@@ -92,9 +92,18 @@ def mark_url(session: Session, url: str, source_id: int | None, status: str, rea
 def _bucket_query(pairs: int, limit: int, newest_first: bool) -> TextClause:
     # Written out once per number of pairs: building the same OR of 32-70 ``and_()`` clauses with
     # SQLAlchemy's expression language for every stored page cost more than running it.
+    table = LshBand.__tablename__
+    if newest_first:
+        # The newest few of each bucket, read backwards along the primary key (band, bucket, article_id):
+        # a popular bucket (a region and two common chains) grows with the archive, and sorting all of
+        # its rows for every stored page would too.
+        per_bucket = max(4, int(limit) // 4)
+        parts = " UNION ".join(
+            f"SELECT article_id FROM (SELECT article_id FROM {table} WHERE band = :b{i} AND bucket = :k{i} "
+            f"ORDER BY article_id DESC LIMIT {per_bucket}) AS q{i}" for i in range(pairs))
+        return text(f"SELECT article_id FROM ({parts}) AS newest ORDER BY article_id DESC LIMIT {int(limit)}")
     where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(pairs))
-    order = " ORDER BY article_id DESC" if newest_first else ""
-    return text(f"SELECT DISTINCT article_id FROM {LshBand.__tablename__} WHERE {where}{order} LIMIT {int(limit)}")
+    return text(f"SELECT DISTINCT article_id FROM {table} WHERE {where} LIMIT {int(limit)}")
 
 
 def _bucket_candidates(session: Session, buckets: list[tuple[int, int]], limit: int,

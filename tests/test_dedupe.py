@@ -74,7 +74,8 @@ customers at home and abroad. Its chairman said the company would deepen coopera
 
 
 @pytest.fixture
-def archive(db):
+def archive(any_db):
+    db = any_db
     with db.session() as s:
         sources = [Source(key=k, name=k, home_url=f"http://{k}.example/") for k in ("gov", "paper", "en", "hant")]
         s.add_all(sources)

@@ -111,7 +111,7 @@ class PeriodData:
     by_chain: dict[str, set[int]] = field(default_factory=dict)  # slug or sector -> article positions
     _stories: dict[tuple, tuple[StoryItem, StoryFacts]] = field(default_factory=dict, repr=False)
     _labels: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
-    _digests: dict[tuple[Filters, str], Digest] = field(default_factory=dict, repr=False)
+    _digests: dict[tuple[Filters, str, int], Digest] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for pos, a in enumerate(self.articles):
@@ -341,6 +341,7 @@ class Digest:
     unsubscribe_url: str | None = None
     filters: Filters = field(default_factory=Filters)
     filter_labels: list[str] = field(default_factory=list)  # the subscription, in words
+    omitted_stories: int = 0  # stories beyond the cap, counted in the totals but not listed
 
     @property
     def is_empty(self) -> bool:
@@ -360,17 +361,23 @@ class _Labeler:
         return self.data.label(self.language, "chain", slug)
 
 
-def build_digest(data: PeriodData, filters: Filters | None = None, language: str = "zh") -> Digest:
+# An email a reader can get through on a Monday (and that mail clients don't clip): every alliance,
+# target and chain-chief item, but the story list cut to the best-sourced this many.
+MAX_STORIES = 150
+
+
+def build_digest(data: PeriodData, filters: Filters | None = None, language: str = "zh",
+                 max_stories: int = MAX_STORIES) -> Digest:
     """The digest for one filter set and language. Subscribers who share both share the result
     (treat it as read-only; dataclasses.replace() it to personalise)."""
     filters = filters or Filters()
-    cached = data._digests.get((filters, language))
+    cached = data._digests.get((filters, language, max_stories))
     if cached is None:
-        cached = data._digests[(filters, language)] = _build(data, filters, language)
+        cached = data._digests[(filters, language, max_stories)] = _build(data, filters, language, max_stories)
     return cached
 
 
-def _build(data: PeriodData, filters: Filters, language: str) -> Digest:
+def _build(data: PeriodData, filters: Filters, language: str, max_stories: int = MAX_STORIES) -> Digest:
     lab = _Labeler(data, language)
     chosen = data.select(filters)
     stories = _group_stories(chosen)
@@ -388,13 +395,23 @@ def _build(data: PeriodData, filters: Filters, language: str) -> Digest:
         for slug in chains:
             chain_tally[slug][0] += 1
             chain_tally[slug][1] += len(members)
+    listed = _best_sourced(story_items, max_stories)
     return Digest(
         period=data.period, timezone=data.timezone, language=language,
         alliances=events["alliance"], targets=events["target"], chain_chief=events["chain_chief"],
-        regions=_nest(story_items, lab), failed_sources=data.failed_sources,
+        regions=_nest(listed, lab), failed_sources=data.failed_sources, omitted_stories=len(story_items) - len(listed),
         region_counts=_counts(region_tally, lab.region), chain_counts=_counts(chain_tally, lab.chain),
         story_count=len(stories), article_count=len(chosen), filters=filters,
         filter_labels=[lab.region(c) for c in sorted(filters.regions)] + [lab.chain(c) for c in sorted(filters.chains)])
+
+
+def _best_sourced(items: list[tuple[StoryItem, str | None, str | None]], limit: int,
+                  ) -> list[tuple[StoryItem, str | None, str | None]]:
+    """At most ``limit`` stories: those reported by the most sources, then the newest."""
+    if len(items) <= limit:
+        return items
+    ranked = sorted(items, key=lambda t: (-len(t[0].sources), -t[0].day.toordinal(), t[0].key))
+    return ranked[: max(0, limit)]
 
 
 def _group_stories(articles: list[ArticleRow]) -> dict[int, list[ArticleRow]]:

@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "errors_n": "次错误", "unsubscribe": "退订", "unsubscribe_text": "不想再收到此邮件？退订：",
         "empty": "本期（{period}）没有新的相关报道。", "region": "地区", "chain": "产业链",
         "about": "本邮件由 chainwatch 自动生成。",
+        "more_stories": "另有 {n} 条来源较少的报道未列出，可在 chainwatch 网页版按地区、产业链检索。",
     },
     "en": {
         "title_weekly": "Industry-chain policy weekly", "title_daily": "Industry-chain policy daily",
@@ -46,6 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unsubscribe": "Unsubscribe", "unsubscribe_text": "No longer want this email? Unsubscribe:",
         "empty": "No new relevant stories for {period}.", "region": "Region", "chain": "Chain",
         "about": "Generated automatically by chainwatch.",
+        "more_stories": "{n} more stories with fewer sources are not listed; search the archive in the chainwatch "
+                        "web app by region and chain.",
     },
 }
 

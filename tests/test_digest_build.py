@@ -165,6 +165,21 @@ def test_targets_set_by_one_sentence_show_it_once(app) -> None:
     assert "5000亿元" in out.text and "30%" in out.text
 
 
+def test_a_huge_week_lists_the_best_sourced_stories_and_says_how_many_more(seeded) -> None:
+    from digests.build import Filters
+
+    data = seeded.db.run(lambda s: load_period(s, parse_period(W45), "Asia/Shanghai"))
+    full = build_digest(data, Filters(), "zh")
+    capped = build_digest(data, Filters(), "zh", max_stories=2)
+    assert full.omitted_stories == 0 and full.story_count > 2
+    assert capped.story_count == full.story_count and capped.omitted_stories == full.story_count - 2
+    assert "洛阳市成立轴承产业联盟" in _titles(capped)  # three sources: kept
+    assert len(_titles(capped)) == 2 and capped.alliances == full.alliances
+    out = render(capped)
+    assert f"另有 {capped.omitted_stories} 条" in out.text and f"另有 {capped.omitted_stories} 条" in out.html
+    assert "more stories" in render(build_digest(data, Filters(), "en", max_stories=2)).text
+
+
 def test_labels_follow_the_language(seeded) -> None:
     zh, en = render(_digest(seeded)), render(_digest(seeded, language="en"))
     assert "新成立的产业联盟" in zh.html and "量化目标" in zh.html and "链长制动态" in zh.html

@@ -458,6 +458,21 @@ def _rank_broad(s: Session, plan: _Plan, where: str, params: dict[str, Any], dfs
     return [_Candidate(aid, story, score) for score, _, aid, story in scored[:WINDOW]]
 
 
+def _pg_newest_order(s: Session, where: str, params: dict[str, Any], wanted: int) -> str:
+    """How to take the newest ``wanted`` matches: walking the doc_key index backwards and testing
+    each row (cheap when matches are dense: 发展), or collecting every match from the GIN index and
+    sorting (cheap when they are sparse: a word and a chain). PostgreSQL's own row estimate for the
+    match decides: the walk reads about wanted × docs / matches rows, the sort reads the matches,
+    so the walk wins above sqrt(wanted × docs) matches. "doc_key + 0" hides the index from the sort."""
+    if where == "TRUE":
+        return "doc_key"
+    plan = s.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs WHERE {where}"), params).scalar()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    matches = float(plan[0]["Plan"].get("Plan Rows", 0))
+    docs = float(s.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'search_docs'")) or 0)
+    return "doc_key" if matches * matches >= wanted * max(docs, 1.0) else "(doc_key + 0)"
+
+
 def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidate], int]:
     params: dict[str, Any] = {"cap": COUNT_CAP + 1, "window": WINDOW, "rank_all": RANK_ALL}
     where = "TRUE"
@@ -467,9 +482,11 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
     where += _key_range_sql("doc_key", plan, params)
     total = int(s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_docs WHERE {where} LIMIT :cap) c"),
                          params) or 0)
+    newest = _pg_newest_order(s, where, params, params["window"] if (sort == "date" or not plan.groups)
+                              else RANK_WINDOW)
     if sort == "date" or not plan.groups:
         sql = (f"SELECT article_id, story_id, NULL FROM search_docs WHERE {where} "
-               "ORDER BY doc_key DESC LIMIT :window")
+               f"ORDER BY {newest} DESC LIMIT :window")
     else:
         # Rank by the user's words only; the tag terms would add the same to every match.
         params["uq"] = _tsquery(plan.groups, [])
@@ -482,7 +499,7 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
             # TOAST, and a headline branch (weight-A matches) would have to read them all to check weights.
             params["rw"] = RANK_WINDOW
             sql = (f"SELECT article_id, story_id, {rank} AS score FROM (SELECT article_id, story_id, doc_key, tsv "
-                   f"FROM search_docs WHERE {where} ORDER BY doc_key DESC LIMIT :rw) c "
+                   f"FROM search_docs WHERE {where} ORDER BY {newest} DESC LIMIT :rw) c "
                    "ORDER BY score DESC, doc_key DESC LIMIT :window")
     rows = s.execute(text(sql), params).all()
     return [_Candidate(r[0], r[1], float(r[2]) if r[2] is not None else None) for r in rows], total

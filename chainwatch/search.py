@@ -53,8 +53,8 @@ from storage.timeutil import as_utc, utcnow
 log = logging.getLogger(__name__)
 
 WINDOW = 1000  # candidates collapsed into stories, paged and faceted
-RANK_ALL = 5000  # PostgreSQL: up to this many matches are all ranked by relevance
-COUNT_CAP = 10000  # "10,000+" beyond this
+RANK_ALL = 2000  # PostgreSQL: up to this many matches are all ranked by relevance (<= COUNT_CAP)
+COUNT_CAP = 2000  # "2,000+" beyond this: counting further costs a heap read per match on PostgreSQL
 KEY_SHIFT = 2**32
 EVENT_TYPES = ("alliance", "target", "chain_chief")
 SORTS = ("relevance", "date")
@@ -407,7 +407,7 @@ def _retrieve_sqlite(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidat
 
 
 BM25_MAX_DF = 30000  # beyond this many documents for one term, bm25's IDF scan costs too much
-RANK_WINDOW = 2000  # newest matches (plus newest headline matches) ranked for a broad query
+RANK_WINDOW = 1000  # newest matches (plus newest headline matches) ranked for a broad query
 
 
 def _df(s: Session, groups: list[list[str]], tag_groups: list[list[str]]) -> int:

@@ -106,6 +106,20 @@ def _bucket_query(pairs: int, limit: int, newest_first: bool) -> TextClause:
     return text(f"SELECT DISTINCT article_id FROM {table} WHERE {where} LIMIT {int(limit)}")
 
 
+@lru_cache(maxsize=8)
+def _pg_bucket_query(limit: int, newest_first: bool) -> TextClause:
+    # PostgreSQL: the buckets as two arrays, one statement whatever their number (a 50-branch UNION
+    # or OR costs milliseconds to plan for every stored page); each bucket read along the primary key.
+    table = LshBand.__tablename__
+    per_bucket = max(4, int(limit) // 4) if newest_first else int(limit)
+    inner = (f"SELECT article_id FROM {table} l WHERE l.band = k.band AND l.bucket = k.bucket "
+             f"ORDER BY article_id DESC LIMIT {per_bucket}")
+    order = " ORDER BY article_id DESC" if newest_first else ""
+    return text(f"SELECT article_id FROM (SELECT DISTINCT q.article_id FROM unnest(CAST(:bands AS integer[]), "
+                f"CAST(:buckets AS bigint[])) AS k(band, bucket) CROSS JOIN LATERAL ({inner}) q) c{order} "
+                f"LIMIT {int(limit)}")
+
+
 def _bucket_candidates(session: Session, buckets: list[tuple[int, int]], limit: int,
                        newest_first: bool = False) -> list[int]:
     """Articles with any of ``(band, bucket)`` in lsh_bands. An OR of ``band = ? AND bucket = ?``:
@@ -113,6 +127,9 @@ def _bucket_candidates(session: Session, buckets: list[tuple[int, int]], limit: 
     index scans; a row-value IN list (``tuple_(...).in_``) makes SQLite scan the whole table."""
     if not buckets:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = _pg_bucket_query(limit, newest_first)
+        return list(session.scalars(query, {"bands": [b for b, _ in buckets], "buckets": [k for _, k in buckets]}))
     params: dict[str, int] = {}
     for i, (band, bucket) in enumerate(buckets):
         params[f"b{i}"], params[f"k{i}"] = band, bucket

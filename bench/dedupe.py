@@ -56,6 +56,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from wordbank import vocabulary  # noqa: E402
+
 from chainwatch import archive, dedupe  # noqa: E402
 from storage.db import open_database  # noqa: E402
 
@@ -75,21 +77,6 @@ FACT_COUNT = ([0] * 15 + [1] * 12 + [2] * 13 + [3] * 18 + [4] * 15 + [5] * 12 + 
 
 
 # --------------------------------------------------------------------------- texts
-
-
-def vocabulary(size: int = 20000) -> tuple[list[str], np.ndarray]:
-    """jieba's dictionary words (2+ Chinese characters) with their frequencies."""
-    import jieba
-
-    words, freqs = [], []
-    for line in Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8").splitlines():
-        w, f, *_ = line.split(" ")
-        if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w):
-            words.append(w)
-            freqs.append(int(f))
-    order = np.argsort(freqs)[::-1][:size]
-    p = np.array([freqs[i] for i in order], dtype=float)
-    return [words[i] for i in order], p / p.sum()
 
 
 def figure(rnd: random.Random) -> str:

@@ -33,6 +33,8 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wordbank import vocabulary
+
 from chainwatch import search as S
 from chainwatch.segment import index_tokens, stem, tag_token
 from storage.db import open_database
@@ -50,22 +52,6 @@ POLICY_TERMS = [("轴承", 0.01), ("产业联盟", 0.03), ("链长", 0.02), ("�
                 ("机器人", 0.02), ("招商", 0.08), ("产业链", 0.30), ("发展", 0.60), ("目标", 0.10), ("光伏", 0.015)]
 EN_WORDS = ["bearing", "bearings", "industry", "alliance", "target", "output", "billion", "yuan", "province", "city", "plan", "chain", "vehicle", "battery", "chip", "robot", "investment", "policy", "growth", "park", "cluster", "enterprise"]
 BODY_WORDS, TITLE_WORDS = 60, 8
-
-
-def vocabulary(size: int = 20000) -> tuple[list[str], np.ndarray]:
-    """jieba's dictionary words (2+ Chinese characters) and their frequencies, most frequent first."""
-    import jieba
-
-    path = Path(jieba.__file__).with_name("dict.txt")
-    words, freqs = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        w, f, *_ = line.split(" ")
-        if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w):
-            words.append(w)
-            freqs.append(int(f))
-    order = np.argsort(freqs)[::-1][:size]
-    p = np.array([freqs[i] for i in order], dtype=float)
-    return [words[i] for i in order], p / p.sum()
 
 
 def regions() -> list[tuple[str, int, list[str]]]:

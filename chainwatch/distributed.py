@@ -97,21 +97,29 @@ return r[1]
 # KEYS: workers. ARGV: worker.
 BEAT = _NOW + "redis.call('HSET', KEYS[1], ARGV[1], tostring(now)) return 1"
 
+# Puts a worker's in-flight requests (all but its seeding marker) back on the queue and drops the hash.
+_REQUEUE = """
+local function requeue(inflight, queue)
+  local items = redis.call('HGETALL', inflight)
+  local moved = 0
+  for j = 1, #items, 2 do
+    if items[j] ~= 'seeding' then
+      redis.call('ZADD', queue, items[j + 1], items[j])
+      moved = moved + 1
+    end
+  end
+  redis.call('DEL', inflight)
+  return moved
+end
+"""
+
 # KEYS: workers, requests. ARGV: ns, timeout, me. Re-queues the in-flight requests of dead workers.
-RECOVER = _NOW + """
+RECOVER = _NOW + _REQUEUE + """
 local w = redis.call('HGETALL', KEYS[1])
 local moved = 0
 for i = 1, #w, 2 do
   if w[i] ~= ARGV[3] and tonumber(w[i + 1]) < now - tonumber(ARGV[2]) then
-    local key = ARGV[1] .. ':inflight:' .. w[i]
-    local items = redis.call('HGETALL', key)
-    for j = 1, #items, 2 do
-      if items[j] ~= 'seeding' then
-        redis.call('ZADD', KEYS[2], items[j + 1], items[j])
-        moved = moved + 1
-      end
-    end
-    redis.call('DEL', key)
+    moved = moved + requeue(ARGV[1] .. ':inflight:' .. w[i], KEYS[2])
     redis.call('HDEL', KEYS[1], w[i])
   end
 end
@@ -119,16 +127,8 @@ return moved
 """
 
 # KEYS: workers, requests, inflight. ARGV: me. A worker leaving early puts back what it holds.
-RELEASE = """
-local items = redis.call('HGETALL', KEYS[3])
-local moved = 0
-for j = 1, #items, 2 do
-  if items[j] ~= 'seeding' then
-    redis.call('ZADD', KEYS[2], items[j + 1], items[j])
-    moved = moved + 1
-  end
-end
-redis.call('DEL', KEYS[3])
+RELEASE = _REQUEUE + """
+local moved = requeue(KEYS[3], KEYS[2])
 redis.call('HDEL', KEYS[1], ARGV[1])
 return moved
 """

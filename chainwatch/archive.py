@@ -185,11 +185,12 @@ def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) 
 
 
 def store_page(session: Session, record: PageRecord, analysis: Any = None,
-               sig: dedupe.Signature | None = None) -> StoreResult:
+               sig: dedupe.Signature | None = None, segmented: tuple[str, str] | None = None) -> StoreResult:
     """Insert an article (and its story, tags and events) unless its URL is already stored.
 
     Runs inside the caller's transaction; the caller commits once, so a crash never
-    leaves half an article.
+    leaves half an article. ``sig`` and ``segmented`` (title and body as the search index
+    segments them) are computed here when the caller has not done it in a worker already.
     """
     canonical = canonical_url(record.final_url)
     requested = canonical_url(record.url)
@@ -224,7 +225,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
     if analysis is not None:
         save_analysis(session, article, analysis, fresh=True)
-    _index_for_search(session, article)
+    _index_for_search(session, article, segmented)
     status = "duplicate" if match is not None else "new"
     return StoreResult(status, article.id, story.id, match.id if match is not None else None,
                        score if match is not None else None)
@@ -256,12 +257,10 @@ def _naive(value: datetime) -> datetime:
     return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(tz=None).replace(tzinfo=None)
 
 
-def _index_for_search(session: Session, article: Article) -> None:
-    try:
-        from chainwatch.search import index_article
-    except ImportError:  # search index not built into this version
-        return
-    index_article(session, article)
+def _index_for_search(session: Session, article: Article, segmented: tuple[str, str] | None = None) -> None:
+    from chainwatch.search import index_article
+
+    index_article(session, article, segmented)
 
 
 LEVELS = {"province": 1, "prefecture": 2, "county": 3}

@@ -186,12 +186,14 @@ def _lang(language: str) -> str:
     return language.strip().lower().replace("_", "-")
 
 
-def index_article(session: Session, article: Article) -> None:
-    """(Re)index one article inside the caller's transaction. Idempotent."""
+def index_article(session: Session, article: Article, segmented: tuple[str, str] | None = None) -> None:
+    """(Re)index one article inside the caller's transaction. Idempotent. ``segmented``: the title
+    and body already segmented (the crawl does it in its CPU workers, not in the database thread)."""
     if article.id is None:
         session.flush()
-    title = segment.segment(article.title or "")
-    body = segment.segment(article.text_normalized or article.text or "")
+    if segmented is None:
+        segmented = (segment.segment(article.title or ""), segment.segment(article.text_normalized or article.text or ""))
+    title, body = segmented
     tags = " ".join(article_tags(session, article))
     params = {"aid": article.id, "key": doc_key(article), "story": article.story_id,
               "title": title, "body": body, "tags": tags}

@@ -149,3 +149,20 @@ def test_short_texts_only_match_exactly(archive) -> None:
     assert archive(short, source=2, title="短讯") == ("duplicate", story)
     status, other = archive("襄阳市召开集成电路产业链推进大会。", source=2, title="短讯")
     assert status == "new" and other != story
+
+
+def test_signature_is_bit_for_bit_what_stored_archives_hold() -> None:
+    """The vectorised MinHash gives datasketch's values (affine32, sha1_hash32) and the same band keys,
+    so articles stored before it still match new ones; pinned values guard against a datasketch change."""
+    from datasketch import MinHash
+
+    for text, language in ((ZH_STORY, "zh"), (ZH_TRADITIONAL, "zh-Hant"), (EN_TRANSLATION, "en"),
+                           ("Ｃａｆｅ́，（ｅ́）：１２３％！①㈱ｶﾞ " * 12 + ZH_REPOST, None)):
+        sig = dedupe.signature(text, language)
+        reference = MinHash(num_perm=dedupe.NUM_PERM, seed=dedupe.SEED, scheme=dedupe.SCHEME)
+        reference.update_batch([g.encode("utf-8") for g in dedupe.shingles(text)])
+        assert sig.minhash == reference.hashvalues.astype("<u4").tobytes()
+    sig = dedupe.signature(ZH_STORY, "zh")
+    assert sig.content_hash == "f94b4d7e1aca7b38ad69ac68c331647fe1002f73bf42f090999daaa5b4a15a29"
+    assert sig.minhash[:16].hex() == "52c650025e830b007642d8000ccefc00"
+    assert sig.buckets()[:2] == [(0, -4270158172662302467), (1, -385598041524545884)]

@@ -164,16 +164,23 @@ def _date_bound(day: date, tz: str) -> int:
 
 
 def article_tags(session: Session, article: Article) -> list[str]:
-    """Index tokens for everything a filter can ask about this article."""
+    """Index tokens for everything a filter can ask about this article, from its stored tags."""
     aid = article.id
-    tags = {segment.tag_token("r", c) for c in
-            session.scalars(select(ArticleRegion.code).where(ArticleRegion.article_id == aid))}
-    for slug, sector in session.execute(select(ArticleChain.slug, ArticleChain.sector)
-                                        .where(ArticleChain.article_id == aid)):
+    regions = session.scalars(select(ArticleRegion.code).where(ArticleRegion.article_id == aid))
+    chains = session.execute(select(ArticleChain.slug, ArticleChain.sector).where(ArticleChain.article_id == aid))
+    events = session.scalars(select(Event.type).where(Event.article_id == aid).distinct())
+    return tag_tokens(article, regions, chains, events)
+
+
+def tag_tokens(article: Article, regions: Iterable[str], chains: Iterable[tuple[str, str | None]],
+               event_types: Iterable[str]) -> list[str]:
+    """Index tokens of an article's region codes (ancestors included), (chain, sector) pairs and
+    event types; the store passes them from memory, reindexing reads them back (article_tags)."""
+    tags = {segment.tag_token("r", c) for c in regions}
+    for slug, sector in chains:
         tags.add(segment.tag_token("c", slug))
         tags.add(segment.tag_token("k", sector))
-    tags.update(segment.tag_token("e", t) for t in
-                session.scalars(select(Event.type).where(Event.article_id == aid).distinct()))
+    tags.update(segment.tag_token("e", t) for t in event_types)
     if article.source_id is not None:
         tags.add(segment.tag_token("s", article.source_id))
     if article.language:
@@ -186,17 +193,19 @@ def _lang(language: str) -> str:
     return language.strip().lower().replace("_", "-")
 
 
-def index_article(session: Session, article: Article, segmented: tuple[str, str] | None = None) -> None:
+def index_article(session: Session, article: Article, segmented: tuple[str, str] | None = None,
+                  tags: list[str] | None = None) -> None:
     """(Re)index one article inside the caller's transaction. Idempotent. ``segmented``: the title
-    and body already segmented (the crawl does it in its CPU workers, not in the database thread)."""
+    and body already segmented (the crawl does it in its CPU workers, not in the database thread);
+    ``tags``: its tag_tokens when the caller has them (else they are read back from the database)."""
     if article.id is None:
         session.flush()
     if segmented is None:
         segmented = (segment.segment(article.title or ""), segment.segment(article.text_normalized or article.text or ""))
     title, body = segmented
-    tags = " ".join(article_tags(session, article))
+    tag_text = " ".join(tags if tags is not None else article_tags(session, article))
     params = {"aid": article.id, "key": doc_key(article), "story": article.story_id,
-              "title": title, "body": body, "tags": tags}
+              "title": title, "body": body, "tags": tag_text}
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(
             "INSERT INTO search_docs (article_id, doc_key, story_id, tsv) VALUES (:aid, :key, :story, "

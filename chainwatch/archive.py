@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import TextClause, delete, insert, or_, select, text, update
+from sqlalchemy import Integer, LargeBinary, TextClause, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from chainwatch import dedupe
@@ -88,100 +88,125 @@ def mark_url(session: Session, url: str, source_id: int | None, status: str, rea
         state.status, state.reason, state.attempts = status, reason[:200], state.attempts + 1
 
 
+BAND_CANDIDATES = 200  # band candidates verified per lookup
+FACT_CANDIDATES = 50  # the newest translation candidates (fact and topic buckets) per lookup
+
+
+class StoryMatch(NamedTuple):
+    """The stored article a page repeats: what store_page needs of it, read by the lookup itself
+    (loading the whole ORM row, texts included, cost another query per duplicate)."""
+
+    id: int
+    story_id: int | None
+
+
+_LOOKUP_COLUMNS = {"kind": Integer(), "id": Integer(), "story_id": Integer(), "source_id": Integer(),
+                   "minhash": LargeBinary(), "language": Article.__table__.c.language.type,
+                   "published": Article.__table__.c.published.type, "facts": Article.__table__.c.facts.type}
+_EXACT, _BAND, _FACT = 0, 1, 2
+
+
+def _lookup_select(kind: int, ids_sql: str, fact_columns: bool) -> str:
+    """The candidates ``ids_sql`` with what their test reads: the signature, or the language, date and figures."""
+    cols = "NULL, NULL, a.language, a.published, a.facts" if fact_columns else "a.source_id, a.minhash, NULL, NULL, NULL"
+    return f"SELECT {kind} AS kind, a.id, a.story_id, {cols} FROM articles a WHERE a.id IN ({ids_sql})"
+
+
 @lru_cache(maxsize=128)
-def _bucket_query(pairs: int, limit: int, newest_first: bool) -> TextClause:
-    # Written out once per number of pairs: building the same OR of 32-70 ``and_()`` clauses with
-    # SQLAlchemy's expression language for every stored page cost more than running it.
+def _sqlite_lookup(bands: int, facts: int) -> TextClause:
+    """One statement for the whole check (SQLite): the exact copy, the band candidates with their
+    signatures, the newest translation candidates with their figures. Written out once per number of
+    buckets, and SQLite caches it prepared. ``band = ? AND bucket = ?`` ORed: SQLite answers it from
+    lsh_bands' primary key (MULTI-INDEX OR); a row-value IN list makes it scan the whole table."""
     table = LshBand.__tablename__
-    if newest_first:
+    parts = [f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, NULL, NULL, NULL, NULL, NULL FROM articles "
+             "WHERE content_hash = :content_hash ORDER BY id LIMIT 1)"]
+    if bands:
+        where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(bands))
+        parts.append(_lookup_select(
+            _BAND, f"SELECT DISTINCT article_id FROM {table} WHERE {where} LIMIT {BAND_CANDIDATES}", False))
+    if facts:
         # The newest few of each bucket, read backwards along the primary key (band, bucket, article_id):
         # a popular bucket (a region and two common chains) grows with the archive, and sorting all of
         # its rows for every stored page would too.
-        per_bucket = max(4, int(limit) // 4)
-        parts = " UNION ".join(
-            f"SELECT article_id FROM (SELECT article_id FROM {table} WHERE band = :b{i} AND bucket = :k{i} "
-            f"ORDER BY article_id DESC LIMIT {per_bucket}) AS q{i}" for i in range(pairs))
-        return text(f"SELECT article_id FROM ({parts}) AS newest ORDER BY article_id DESC LIMIT {int(limit)}")
-    where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(pairs))
-    return text(f"SELECT DISTINCT article_id FROM {table} WHERE {where} LIMIT {int(limit)}")
+        per_bucket = max(4, FACT_CANDIDATES // 4)
+        newest = " UNION ".join(
+            f"SELECT article_id FROM (SELECT article_id FROM {table} WHERE band = :fb{i} AND bucket = :fk{i} "
+            f"ORDER BY article_id DESC LIMIT {per_bucket})" for i in range(facts))
+        parts.append(_lookup_select(
+            _FACT, f"SELECT article_id FROM ({newest}) ORDER BY article_id DESC LIMIT {FACT_CANDIDATES}", True))
+    return text(" UNION ALL ".join(parts)).columns(**_LOOKUP_COLUMNS)
 
 
-@lru_cache(maxsize=8)
-def _pg_bucket_query(limit: int, newest_first: bool) -> TextClause:
-    # PostgreSQL: the buckets as two arrays, one statement whatever their number (a 50-branch UNION
-    # or OR costs milliseconds to plan for every stored page); each bucket read along the primary key.
+@lru_cache(maxsize=1)
+def _pg_lookup() -> TextClause:
+    """The same on PostgreSQL, one statement whatever the number of buckets (passed as arrays; a 50-branch
+    UNION or OR cost milliseconds to plan for every stored page), so psycopg prepares it once and the
+    server keeps its plan: each bucket read along lsh_bands' primary key by a LATERAL subquery."""
     table = LshBand.__tablename__
-    per_bucket = max(4, int(limit) // 4) if newest_first else int(limit)
-    inner = (f"SELECT article_id FROM {table} l WHERE l.band = k.band AND l.bucket = k.bucket "
-             f"ORDER BY article_id DESC LIMIT {per_bucket}")
-    order = " ORDER BY article_id DESC" if newest_first else ""
-    return text(f"SELECT article_id FROM (SELECT DISTINCT q.article_id FROM unnest(CAST(:bands AS integer[]), "
-                f"CAST(:buckets AS bigint[])) AS k(band, bucket) CROSS JOIN LATERAL ({inner}) q) c{order} "
-                f"LIMIT {int(limit)}")
+    per_bucket = max(4, FACT_CANDIDATES // 4)
+
+    def bucket_ids(bands: str, buckets: str, per: int, limit: int, newest: bool) -> str:
+        order = "ORDER BY article_id DESC " if newest else ""
+        return (f"SELECT article_id FROM (SELECT DISTINCT q.article_id FROM unnest(CAST(:{bands} AS integer[]), "
+                f"CAST(:{buckets} AS bigint[])) AS k(band, bucket) CROSS JOIN LATERAL (SELECT article_id "
+                f"FROM {table} l WHERE l.band = k.band AND l.bucket = k.bucket {order}LIMIT {per}) q) c "
+                f"{order}LIMIT {limit}")
+
+    return text(
+        f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, CAST(NULL AS integer), CAST(NULL AS bytea), "
+        "CAST(NULL AS varchar), CAST(NULL AS timestamptz), CAST(NULL AS json) FROM articles "
+        "WHERE content_hash = :content_hash ORDER BY id LIMIT 1) e"
+        f" UNION ALL {_lookup_select(_BAND, bucket_ids('bands', 'buckets', BAND_CANDIDATES, BAND_CANDIDATES, False), False)}"
+        f" UNION ALL {_lookup_select(_FACT, bucket_ids('fbands', 'fbuckets', per_bucket, FACT_CANDIDATES, True), True)}"
+    ).columns(**_LOOKUP_COLUMNS)
 
 
-def _bucket_candidates(session: Session, buckets: list[tuple[int, int]], limit: int,
-                       newest_first: bool = False) -> list[int]:
-    """Articles with any of ``(band, bucket)`` in lsh_bands. An OR of ``band = ? AND bucket = ?``:
-    SQLite answers it from lsh_bands' primary key (MULTI-INDEX OR), PostgreSQL with a BitmapOr of
-    index scans; a row-value IN list (``tuple_(...).in_``) makes SQLite scan the whole table."""
-    if not buckets:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        query = _pg_bucket_query(limit, newest_first)
-        return list(session.scalars(query, {"bands": [b for b, _ in buckets], "buckets": [k for _, k in buckets]}))
-    params: dict[str, int] = {}
-    for i, (band, bucket) in enumerate(buckets):
-        params[f"b{i}"], params[f"k{i}"] = band, bucket
-    return list(session.scalars(_bucket_query(len(buckets), limit, newest_first), params))
-
-
-def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
-    exact = session.scalars(
-        select(Article).where(Article.content_hash == sig.content_hash).order_by(Article.id).limit(1)).first()
-    if exact is not None:
-        return exact, 1.0
-    if not sig.minhash:
-        return None, 0.0
+def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[StoryMatch | None, float]:
+    """The stored article ``record`` repeats, and how surely: its exact copy (1.0), else the best band
+    candidate whose signature agrees (a repost), else the best translation candidate (shared figures,
+    regions and chains). One statement fetches all three kinds of candidate with the columns their test
+    needs: the exact copy and the translations are rare, but one round trip costs less than three."""
     buckets = sig.buckets()
-    candidate_ids = _bucket_candidates(session, buckets, 200)
-    best: tuple[Article | None, float] = (None, 0.0)
-    if not candidate_ids:
-        return _find_by_facts(session, record, sig)
-    rows = session.execute(
-        select(Article.id, Article.minhash, Article.source_id).where(Article.id.in_(candidate_ids))).all()
-    for art_id, minhash, source_id in rows:
-        if not minhash:
+    fact_buckets = sig.fact_buckets() if sig.minhash else []  # a short text matches only its exact copy
+    if session.get_bind().dialect.name == "postgresql":
+        query = _pg_lookup()
+        params: dict[str, Any] = {
+            "content_hash": sig.content_hash,
+            "bands": [b for b, _ in buckets], "buckets": [k for _, k in buckets],
+            "fbands": [b for b, _ in fact_buckets], "fbuckets": [k for _, k in fact_buckets]}
+    else:
+        query = _sqlite_lookup(len(buckets), len(fact_buckets))
+        params = {"content_hash": sig.content_hash}
+        for i, (band, bucket) in enumerate(buckets):
+            params[f"b{i}"], params[f"k{i}"] = band, bucket
+        for i, (band, bucket) in enumerate(fact_buckets):
+            params[f"fb{i}"], params[f"fk{i}"] = band, bucket
+    rows = session.execute(query, params).all()
+    best: tuple[StoryMatch | None, float] = (None, 0.0)
+    for kind, art_id, story_id, source_id, minhash, _language, _published, _facts in rows:
+        if kind == _EXACT:
+            return StoryMatch(art_id, story_id), 1.0
+        if kind != _BAND or not minhash or not sig.minhash:
             continue
         score = dedupe.similarity(sig.minhash, minhash)
         threshold = (dedupe.SAME_SOURCE_THRESHOLD if source_id == record.source_id
                      else dedupe.CROSS_SOURCE_THRESHOLD)
         if score >= threshold and score > best[1]:
-            best = (session.get(Article, art_id), score)
-    return best if best[0] is not None else _find_by_facts(session, record, sig)
-
-
-def _find_by_facts(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[Article | None, float]:
-    """A translation: another language, published within weeks, sharing most of its figures."""
-    buckets = sig.fact_buckets()
-    if not buckets:
-        return None, 0.0
-    # the newest: a translation follows soon
-    candidate_ids = _bucket_candidates(session, buckets, 50, newest_first=True)
-    best_id, best_score = None, 0.0
-    # the columns the test needs, not 50 whole articles (texts included) per stored page
-    rows = session.execute(select(Article.id, Article.language, Article.published, Article.facts)
-                           .where(Article.id.in_(candidate_ids))) if candidate_ids else []
-    for art_id, language, published, facts in rows:
-        if (language or "")[:2] == (record.language or "")[:2] or not facts:
+            best = (StoryMatch(art_id, story_id), score)
+    if best[0] is not None:
+        return best
+    # A translation: another language, published within weeks, sharing most of its figures.
+    for kind, art_id, story_id, _source_id, _minhash, language, published, facts in rows:
+        if kind != _FACT or (language or "")[:2] == (record.language or "")[:2] or not facts:
             continue
         if record.published and published and abs(
                 _naive(record.published) - _naive(published)).days > dedupe.FACT_MAX_DAYS:
             continue
         shared = dedupe.facts_match(sig.facts, facts)
-        if shared > best_score:
-            best_id, best_score = art_id, shared
-    return (session.get(Article, best_id), best_score) if best_id is not None else (None, 0.0)
+        if shared > best[1]:
+            best = (StoryMatch(art_id, story_id), shared)
+    return best
 
 
 def store_page(session: Session, record: PageRecord, analysis: Any = None,
@@ -223,9 +248,8 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
         session.execute(insert(LshBand), bands)
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
-    if analysis is not None:
-        save_analysis(session, article, analysis, fresh=True)
-    _index_for_search(session, article, segmented)
+    tags = save_analysis(session, article, analysis, fresh=True) if analysis is not None else None
+    _index_for_search(session, article, segmented, tags)
     status = "duplicate" if match is not None else "new"
     return StoreResult(status, article.id, story.id, match.id if match is not None else None,
                        score if match is not None else None)
@@ -257,10 +281,11 @@ def _naive(value: datetime) -> datetime:
     return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(tz=None).replace(tzinfo=None)
 
 
-def _index_for_search(session: Session, article: Article, segmented: tuple[str, str] | None = None) -> None:
+def _index_for_search(session: Session, article: Article, segmented: tuple[str, str] | None = None,
+                      tags: list[str] | None = None) -> None:
     from chainwatch.search import index_article
 
-    index_article(session, article, segmented)
+    index_article(session, article, segmented, tags)
 
 
 LEVELS = {"province": 1, "prefecture": 2, "county": 3}
@@ -277,12 +302,15 @@ def _set_tag_fields(article: Article, analysis: Any) -> None:
     article.tagged_at = utcnow()
 
 
-def save_analysis(session: Session, article: Article, analysis: Any, *, fresh: bool = False) -> None:
-    """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis).
+def save_analysis(session: Session, article: Article, analysis: Any, *, fresh: bool = False) -> list[str]:
+    """Replace the article's regions, chains and events with those of ``analysis`` (a tagging.Analysis);
+    returns the search index's tag tokens for them.
 
     ``fresh``: the article was inserted in this transaction with its tag fields already set
-    (store_page), so there are no old tags to delete.
+    (store_page), so there are no old tags to delete. Rows go in as one executemany per table, not
+    as ORM objects: the unit of work cost more than the inserts.
     """
+    from chainwatch.search import tag_tokens
     from tagging.gazetteer import Gazetteer
 
     gazetteer = Gazetteer.default()
@@ -291,37 +319,41 @@ def save_analysis(session: Session, article: Article, analysis: Any, *, fresh: b
         session.execute(delete(ArticleChain).where(ArticleChain.article_id == article.id))
         session.execute(delete(Event).where(Event.article_id == article.id))
         _set_tag_fields(article, analysis)
-    rows: dict[str, ArticleRegion] = {}
+    regions: dict[str, dict[str, Any]] = {}
     for tag in analysis.regions:
-        rows[tag.code] = ArticleRegion(
-            article_id=article.id, code=tag.code, role="subject", level=_level(tag.level), name=tag.name,
-            score=tag.score, evidence=tag.evidence, start=tag.start, end=tag.end)
+        regions[tag.code] = {"article_id": article.id, "code": tag.code, "role": "subject", "level": _level(tag.level),
+                             "name": tag.name, "score": tag.score, "evidence": tag.evidence, "start": tag.start,
+                             "end": tag.end}
     for tag in analysis.regions:
         for code in gazetteer.ancestors(tag.code):
-            if code not in rows:
+            if code not in regions:
                 region = gazetteer.get(code)
-                rows[code] = ArticleRegion(article_id=article.id, code=code, role="ancestor",
-                                           level=_level(region.level) if region else 0,
-                                           name=region.name if region else code)
-    session.add_all(rows.values())
-    seen_chains: set[str] = set()
+                regions[code] = {"article_id": article.id, "code": code, "role": "ancestor",
+                                 "level": _level(region.level) if region else 0, "name": region.name if region else code,
+                                 "score": 0.0, "evidence": None, "start": None, "end": None}
+    chains: dict[str, dict[str, Any]] = {}
     for chain in analysis.chains:
-        if chain.slug in seen_chains:
-            continue
-        seen_chains.add(chain.slug)
-        session.add(ArticleChain(article_id=article.id, slug=chain.slug, sector=chain.sector,
-                                 score=chain.score, evidence=chain.evidence, start=chain.start, end=chain.end))
+        chains.setdefault(chain.slug, {"article_id": article.id, "slug": chain.slug, "sector": chain.sector,
+                                       "score": chain.score, "evidence": chain.evidence, "start": chain.start,
+                                       "end": chain.end})
+    events = []
     for ev in analysis.events:
         name = ev.name
         if name and article.language == "zh-Hant":
             from tagging.normalize import original_form
 
             name = original_form(article.text, article.language, name)  # in the article's own script
-        session.add(Event(
-            article_id=article.id, story_id=article.story_id, type=ev.type, name=name,
-            region_code=ev.region_code, event_date=_as_date(ev.date), metric=ev.metric,
-            value=ev.value, unit=ev.unit, year=ev.year, chain_slug=ev.chain_slug,
-            evidence=ev.evidence or "", start=ev.start, end=ev.end, tag_version=analysis.version))
+        events.append({
+            "article_id": article.id, "story_id": article.story_id, "type": ev.type, "name": name,
+            "region_code": ev.region_code, "event_date": _as_date(ev.date), "metric": ev.metric,
+            "value": ev.value, "unit": ev.unit, "year": ev.year, "chain_slug": ev.chain_slug,
+            "evidence": ev.evidence or "", "start": ev.start, "end": ev.end, "tag_version": analysis.version})
+    for model, rows in ((ArticleRegion, list(regions.values())), (ArticleChain, list(chains.values())),
+                        (Event, events)):
+        if rows:
+            session.execute(insert(model), rows)
+    return tag_tokens(article, regions, [(c["slug"], c["sector"]) for c in chains.values()],
+                      {e["type"] for e in events})
 
 
 def _as_date(value: Any) -> date | None:

@@ -246,7 +246,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
     bands = [{"band": b, "bucket": k, "article_id": article.id}
              for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]
     if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
-        session.execute(insert(LshBand), bands)
+        session.execute(insert(LshBand.__table__), bands)
     session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
     tags = save_analysis(session, article, analysis, fresh=True) if analysis is not None else None
     _index_for_search(session, article, segmented, tags)

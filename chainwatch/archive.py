@@ -350,8 +350,8 @@ def save_analysis(session: Session, article: Article, analysis: Any, *, fresh: b
             "evidence": ev.evidence or "", "start": ev.start, "end": ev.end, "tag_version": analysis.version})
     for model, rows in ((ArticleRegion, list(regions.values())), (ArticleChain, list(chains.values())),
                         (Event, events)):
-        if rows:
-            session.execute(insert(model), rows)
+        if rows:  # Core insert of the table: the ORM's bulk path costs ~0.5 ms per call in bookkeeping
+            session.execute(insert(model.__table__), rows)
     return tag_tokens(article, regions, [(c["slug"], c["sector"]) for c in chains.values()],
                       {e["type"] for e in events})
 

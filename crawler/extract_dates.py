@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
+from contextvars import ContextVar
 
 from lxml.html import HtmlElement
 
@@ -40,6 +42,18 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _EN_MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.I)
 _EN_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+((?:19|20)\d{{2}})\b", re.I)
+# 7/5/2005 9:23:57 PM, 09/17/2004: month first as in the US, unless the first
+# number cannot be a month (17/09/2004) or the page writes its other slash
+# dates day first (see slash_day_first).
+_SLASH_DMY = re.compile(
+    r"(?<![\d/.])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?"
+)
+# A line that is only a year and month, or ends with a magazine issue
+# ("——《某刊》1998年3月号").
+_MONTH_LINE = re.compile(
+    r"^\s*(?:[-—–―\s]*[《〈][^》〉]{1,30}[》〉]\s*)?((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?:号|號|刊)?\s*$"
+)
 _URL_DATES = (
     # /202211/t20221103_123.html, /20221103/..., /2022-11-03/...
     re.compile(r"(?<!\d)((?:19|20)\d{2})[-_/]?(\d{2})[-_/]?(\d{2})(?!\d)"),
@@ -47,6 +61,32 @@ _URL_DATES = (
     re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/"),
 )
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
+
+
+_DAY_FIRST: ContextVar[bool] = ContextVar("slash_day_first", default=False)
+
+
+def slash_day_first(texts: Iterable[str]) -> bool:
+    """Whether a page writes slash dates day first: more of its unambiguous
+    ones (a first number over 12) are day/month than month/day."""
+    dmy = mdy = 0
+    for text in texts:
+        if "/" not in text:
+            continue
+        for m in _SLASH_DMY.finditer(text):
+            a, b = int(m.group(1)), int(m.group(2))
+            dmy += a > 12 and b <= 12
+            mdy += b > 12 and a <= 12
+    return dmy > mdy
+
+
+def set_day_first(day_first: bool) -> object:
+    """Read ambiguous slash dates of the current page day first; returns a token for reset_day_first."""
+    return _DAY_FIRST.set(day_first)
+
+
+def reset_day_first(token: object) -> None:
+    _DAY_FIRST.reset(token)  # type: ignore[arg-type]
 
 
 def _valid(y: int, m: int, d: int) -> bool:
@@ -90,6 +130,15 @@ def find_date(text: str) -> tuple[str, int] | None:
         if _valid(y, mo, d):
             found.append((m.start(), _fmt(y, mo, d, m.group(4), m.group(5), m.group(6))))
             break
+    m = _SLASH_DMY.search(text)
+    if m:
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        mo, d = (b, a) if a > 12 or (_DAY_FIRST.get() and b <= 12) else (a, b)
+        hh = m.group(4)
+        if hh is not None and m.group(7):
+            hh = str(int(hh) % 12 + (12 if m.group(7) in "Pp" else 0))
+        if _valid(y, mo, d):
+            found.append((m.start(), _fmt(y, mo, d, hh, m.group(5), m.group(6))))
     for rx, order in ((_EN_MDY, "mdy"), (_EN_DMY, "dmy")):
         m = rx.search(text)
         if not m:
@@ -104,6 +153,14 @@ def find_date(text: str) -> tuple[str, int] | None:
         return None
     pos, value = min(found)
     return value, pos
+
+
+def find_month(line: str) -> str | None:
+    """"2003年5月" or "《某刊》1998年3月号" alone on a line, as the month's first day."""
+    m = _MONTH_LINE.match(unicodedata.normalize("NFKC", line))
+    if m and _valid(int(m.group(1)), int(m.group(2)), 1):
+        return _fmt(int(m.group(1)), int(m.group(2)), 1)
+    return None
 
 
 def parse_date_value(value: str | None) -> str | None:

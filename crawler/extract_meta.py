@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import lxml.etree
 from lxml.html import HtmlElement
 
-from crawler.extract_dates import find_date
+from crawler.extract_dates import find_date, find_month
 from crawler.extract_dom import BLOCK_TAGS, element_text
 from crawler.extract_rules import Rules
 
@@ -17,6 +17,9 @@ _ELLIPSIS = re.compile(r"\s*(\.\.\.|…+|\.{2,}|。。。)\s*$")
 _SPACE = re.compile(r"\s+")
 _TITLE_CLASS = re.compile(r"(^|[\s_\-])(art_?title|article[_\-]?title|title|tit|headline|biaoti|bt)(\d|$|[\s_\-])", re.I)
 _MAX_TITLE = 200
+# A headline shorter than this (a blog's or forum's name) found inside a
+# longer line is a mention ("海姑娘写于2005年6月12日"), not the headline.
+_MIN_CONTAINED_TITLE = 6
 
 # Names after 记者/作者: two to four Han characters (optionally with a middle
 # dot), several of them separated by spaces or 、.
@@ -192,7 +195,7 @@ def find_title_lines(lines: list[Line], title: str | None, limit: int = 3) -> li
             scored.append((0, i))
         elif n in t and len(n) >= 0.5 * len(t):
             scored.append((1, i))
-        elif (t in n and len(n) <= 2 * len(t) + 20) or (len(prefix) >= 8 and n.startswith(prefix) and len(n) <= len(t) + 10):
+        elif (t in n and len(n) <= 2 * len(t) + 20 and len(t) >= _MIN_CONTAINED_TITLE) or (len(prefix) >= 8 and n.startswith(prefix) and len(n) <= len(t) + 10):
             scored.append((2, i))
     return [i for _, i in sorted(scored)[:limit]]
 
@@ -272,6 +275,19 @@ def timestamp_anywhere(lines: list[Line]) -> str | None:
         hit = find_date(line.text)
         if hit and "T" in hit[0]:
             return hit[0]
+    return None
+
+
+def month_anywhere(lines: list[Line]) -> str | None:
+    """A year and month alone on a short line ("2003年5月", "——《某刊》1998年3月号"):
+    reports and magazine reprints that carry no day.  Given as the month's
+    first day; used only when no full date is found."""
+    for line in lines:
+        if line.link_share > 0.5 or len(line.text) > 40:
+            continue
+        hit = find_month(line.text)
+        if hit:
+            return hit
     return None
 
 

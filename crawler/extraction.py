@@ -23,13 +23,22 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from crawler import extract_dom as dom
-from crawler.extract_dates import date_from_jsonld, date_from_meta, date_from_time_tags, date_from_url
+from crawler.extract_dates import (
+    date_from_jsonld,
+    date_from_meta,
+    date_from_time_tags,
+    date_from_url,
+    reset_day_first,
+    set_day_first,
+    slash_day_first,
+)
 from crawler.extract_meta import (
     Line,
     choose_title,
     find_author,
     find_title_lines,
     labelled_date_anywhere,
+    month_anywhere,
     page_lines,
     timestamp_anywhere,
     visible_date,
@@ -277,7 +286,11 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     lines = page_lines(root)
     title_idxs = find_title_lines(lines, title)
     title_idx = title_idxs[0] if title_idxs else None
-    date = _choose_date(root, lines, title_idxs, url, rules) or jsonld_date or fallback_date
+    token = set_day_first(slash_day_first(line.text for line in lines))
+    try:
+        date = _choose_date(root, lines, title_idxs, url, rules) or jsonld_date or fallback_date or month_anywhere(lines)
+    finally:
+        reset_day_first(token)
 
     body = clean_lines(choose_body(body_candidates(root, url, rules)), title, rules)
     text = dom.lines_to_text(body)

@@ -226,3 +226,49 @@ def test_extract_article_dataclass_and_fallback_date() -> None:
 def test_deterministic() -> None:
     html = load("portal.html")
     assert extract(html, "u") == extract(html, "u")
+
+
+# --------------------------------------------------------------------------
+# slash dates, blog names as titles, month-only dates
+
+
+def _page(head: str, body: str) -> str:
+    return f"<html><head>{head}</head><body>{body}</body></html>"
+
+
+_PROSE = "<p>" + "开发区今年新签约高端装备项目九个，配套企业陆续入驻，产业集群初具规模。" * 5 + "</p>"
+
+
+def test_us_slash_date_after_label_with_am_pm() -> None:
+    html = _page("<title>开发区装备产业集群初具规模</title>",
+                 "<h1>开发区装备产业集群初具规模</h1><div>作者：王明 来源：本站 发布日期： 7/5/2005 9:23:57 PM</div>" + _PROSE)
+    assert extract(html, "")["date"] == "2005-07-05T21:23:57"
+    html = html.replace("7/5/2005 9:23:57 PM", "9/17/2004 5:54:13 AM")
+    assert extract(html, "")["date"] == "2004-09-17T05:54:13"
+
+
+def test_slash_dates_read_day_first_when_the_page_writes_them_so() -> None:
+    archive = "".join(f"<li><a href='/a{d}'>{d}/02/2022</a></li>" for d in (13, 14, 21))
+    html = _page("<title>开发区装备产业集群初具规模</title>",
+                 "<h1>开发区装备产业集群初具规模</h1><div>发表时间： 06/02/2022 - 13:48</div>" + _PROSE + f"<ul>{archive}</ul>")
+    assert extract(html, "")["date"] == "2022-02-06"
+
+
+def test_short_blog_name_inside_a_line_is_not_the_headline() -> None:
+    posts = "".join(
+        f"<div>2005-06-{d:02d} 0{d % 10}:25:55</div><div>第{d}篇日记</div>{_PROSE}<div>云之南写于2005年6月{d - 2}日</div>"
+        for d in (14, 13)
+    )
+    menu = "".join(f"<div><a href='/c{i}'>栏目{i}</a></div>" for i in range(15))
+    html = _page("<title>云之南 | blog.example.com</title>", "<div>云之南 | blog.example.com</div>" + menu + posts)
+    assert extract(html, "")["date"] == "2005-06-14T04:25:55"
+
+
+def test_month_only_date_is_the_last_resort() -> None:
+    report = _page("<title>园区企业调查报告</title>", "<h1>园区企业调查报告</h1><div>课题组</div><div>2003年5月</div>" + _PROSE)
+    assert extract(report, "")["date"] == "2003-05-01"
+    reprint = _page("<title>园区企业调查报告</title>", "<h1>园区企业调查报告</h1>" + _PROSE + "<p>——《产业观察》1998年3月号</p>")
+    assert extract(reprint, "")["date"] == "1998-03-01"
+    assert extract(reprint, "http://x.example.com/2021/07/09/report/")["date"] == "2021-07-09"
+    in_prose = _page("<title>园区企业调查报告</title>", "<h1>园区企业调查报告</h1>" + _PROSE + "<p>项目于2003年5月开工。</p>")
+    assert extract(in_prose, "")["date"] is None

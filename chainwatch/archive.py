@@ -6,14 +6,28 @@ of them knows about Scrapy.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Integer, LargeBinary, TextClause, delete, insert, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    String,
+    TextualSelect,
+    column,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from chainwatch import dedupe
 from crawler.urls import canonical_url
@@ -100,9 +114,11 @@ class StoryMatch(NamedTuple):
     story_id: int | None
 
 
-_LOOKUP_COLUMNS = {"kind": Integer(), "id": Integer(), "story_id": Integer(), "source_id": Integer(),
-                   "minhash": LargeBinary(), "language": Article.__table__.c.language.type,
-                   "published": Article.__table__.c.published.type, "facts": Article.__table__.c.facts.type}
+# the lookup's columns, matched by position; a translation candidate's date and figures are left as the
+# driver gives them (SQLite: text) and converted only when no band candidate matched (_as_datetime, _as_list)
+_LOOKUP_COLUMNS = tuple(column(name, type_) for name, type_ in (
+    ("kind", Integer()), ("id", Integer()), ("story_id", Integer()), ("source_id", Integer()),
+    ("minhash", LargeBinary()), ("language", String()), ("published", NullType()), ("facts", NullType())))
 _EXACT, _BAND, _FACT = 0, 1, 2
 
 
@@ -113,13 +129,14 @@ def _lookup_select(kind: int, ids_sql: str, fact_columns: bool) -> str:
 
 
 @lru_cache(maxsize=128)
-def _sqlite_lookup(bands: int, facts: int) -> TextClause:
+def _sqlite_lookup(bands: int, facts: int) -> TextualSelect:
     """One statement for the whole check (SQLite): the exact copy, the band candidates with their
     signatures, the newest translation candidates with their figures. Written out once per number of
     buckets, and SQLite caches it prepared. ``band = ? AND bucket = ?`` ORed: SQLite answers it from
     lsh_bands' primary key (MULTI-INDEX OR); a row-value IN list makes it scan the whole table."""
     table = LshBand.__tablename__
-    parts = [f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, NULL, NULL, NULL, NULL, NULL FROM articles "
+    parts = [f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, NULL AS source_id, NULL AS minhash, "
+             "NULL AS language, NULL AS published, NULL AS facts FROM articles "
              "WHERE content_hash = :content_hash ORDER BY id LIMIT 1)"]
     if bands:
         where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(bands))
@@ -135,11 +152,11 @@ def _sqlite_lookup(bands: int, facts: int) -> TextClause:
             f"ORDER BY article_id DESC LIMIT {per_bucket})" for i in range(facts))
         parts.append(_lookup_select(
             _FACT, f"SELECT article_id FROM ({newest}) ORDER BY article_id DESC LIMIT {FACT_CANDIDATES}", True))
-    return text(" UNION ALL ".join(parts)).columns(**_LOOKUP_COLUMNS)
+    return text(" UNION ALL ".join(parts)).columns(*_LOOKUP_COLUMNS)
 
 
 @lru_cache(maxsize=1)
-def _pg_lookup() -> TextClause:
+def _pg_lookup() -> TextualSelect:
     """The same on PostgreSQL, one statement whatever the number of buckets (passed as arrays; a 50-branch
     UNION or OR cost milliseconds to plan for every stored page), so psycopg prepares it once and the
     server keeps its plan: each bucket read along lsh_bands' primary key by a LATERAL subquery."""
@@ -154,12 +171,13 @@ def _pg_lookup() -> TextClause:
                 f"{order}LIMIT {limit}")
 
     return text(
-        f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, CAST(NULL AS integer), CAST(NULL AS bytea), "
-        "CAST(NULL AS varchar), CAST(NULL AS timestamptz), CAST(NULL AS json) FROM articles "
+        f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, CAST(NULL AS integer) AS source_id, "
+        "CAST(NULL AS bytea) AS minhash, CAST(NULL AS varchar) AS language, CAST(NULL AS timestamptz) AS published, "
+        "CAST(NULL AS json) AS facts FROM articles "
         "WHERE content_hash = :content_hash ORDER BY id LIMIT 1) e"
         f" UNION ALL {_lookup_select(_BAND, bucket_ids('bands', 'buckets', BAND_CANDIDATES, BAND_CANDIDATES, False), False)}"
         f" UNION ALL {_lookup_select(_FACT, bucket_ids('fbands', 'fbuckets', per_bucket, FACT_CANDIDATES, True), True)}"
-    ).columns(**_LOOKUP_COLUMNS)
+    ).columns(*_LOOKUP_COLUMNS)
 
 
 def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> tuple[StoryMatch | None, float]:
@@ -184,7 +202,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
             params[f"fb{i}"], params[f"fk{i}"] = band, bucket
     rows = session.execute(query, params).all()
     best: tuple[StoryMatch | None, float] = (None, 0.0)
-    for kind, art_id, story_id, source_id, minhash, _language, _published, _facts in rows:
+    for kind, art_id, story_id, source_id, minhash, *_ in rows:
         if kind == _EXACT:
             return StoryMatch(art_id, story_id), 1.0
         if kind != _BAND or not minhash or not sig.minhash:
@@ -201,12 +219,20 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
         if kind != _FACT or (language or "")[:2] == (record.language or "")[:2] or not facts:
             continue
         if record.published and published and abs(
-                _naive(record.published) - _naive(published)).days > dedupe.FACT_MAX_DAYS:
+                _naive(record.published) - _naive(_as_datetime(published))).days > dedupe.FACT_MAX_DAYS:
             continue
-        shared = dedupe.facts_match(sig.facts, facts)
+        shared = dedupe.facts_match(sig.facts, _as_list(facts))
         if shared > best[1]:
             best = (StoryMatch(art_id, story_id), shared)
     return best
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value  # SQLite: "2023-03-06 02:00:00.000000"
+
+
+def _as_list(value: list | str) -> list:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def store_page(session: Session, record: PageRecord, analysis: Any = None,

@@ -3,6 +3,7 @@
     .venv/bin/python bench/dedupe.py --quick            # 10^3 and 10^4 stored articles, SQLite, a smoke run (< 30 s)
     .venv/bin/python bench/dedupe.py                    # 10^5 and 10^6, SQLite (temporary file)
     .venv/bin/python bench/dedupe.py --postgres postgresql://postgres@127.0.0.1:5432/bench_dedupe [--skip-sqlite]
+    .venv/bin/python bench/dedupe.py --reuse --sqlite-path F [--postgres URL]   # re-time filled archives, no fill
 
 Timed is the check archive.store_page makes for every page before it writes it, with
 the functions the pipeline calls (nothing reimplemented): dedupe.signature() (MinHash
@@ -405,13 +406,34 @@ def p95(values: list[float]) -> float:
 # --------------------------------------------------------------------------- driver
 
 
-def run_backend(name: str, url: str, sizes: list[int], quick: bool, chunk: int, budget: float) -> list[dict]:
+def time_check(name: str, url: str, quick: bool, budget: float) -> dict:
+    if quick:  # a second interpreter costs more than the smoke run's lookups; RSS then includes the fill
+        return measure(url, quick, budget)
+    child = subprocess.run([sys.executable, __file__, "--measure", url, "--budget", str(budget)],
+                           capture_output=True, text=True)
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr)
+        sys.exit(f"{name}: timing run failed")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def run_backend(name: str, url: str, sizes: list[int], quick: bool, chunk: int, budget: float,
+                reuse: bool = False) -> list[dict]:
     db = open_database(url, upgrade_schema=True)
     from sqlalchemy import text
 
     with db.engine.connect() as c:
-        if c.scalar(text("SELECT count(*) FROM articles")):
-            sys.exit(f"{name}: {url} already holds articles; give an empty scratch database")
+        stored = c.scalar(text("SELECT count(*) FROM articles"))
+    if reuse:  # an archive this script filled before (same seed, so the same anchors): time it as it is
+        if not stored:
+            sys.exit(f"{name}: --reuse, but {url} holds no articles")
+        print(f"  {name}: reusing {stored:,} stored articles; timing the check...", file=sys.stderr, flush=True)
+        m = time_check(name, url, quick, budget)
+        m.update(backend=name, size=stored, db_mb=db_size(db) / 2**20, planned=len(plan(quick)["new"]))
+        db.dispose()
+        return [m]
+    if stored:
+        sys.exit(f"{name}: {url} already holds articles; give an empty scratch database (or --reuse it)")
     db.dispose()  # SQLite: the filler's connection changes the journal mode, which needs the file to itself
     p = plan(quick)
     anchors = p["anchors"]
@@ -430,15 +452,7 @@ def run_backend(name: str, url: str, sizes: list[int], quick: bool, chunk: int, 
         t_fill += time.perf_counter() - t0
         print(f"\r  {name}: {done:,} articles stored in {t_fill:.0f} s; timing the check...",
               file=sys.stderr, flush=True)
-        if quick:  # a second interpreter costs more than the smoke run's lookups; RSS then includes the fill
-            m = measure(url, quick, budget)
-        else:
-            child = subprocess.run([sys.executable, __file__, "--measure", url, "--budget", str(budget)],
-                                   capture_output=True, text=True)
-            if child.returncode != 0:
-                sys.stderr.write(child.stderr)
-                sys.exit(f"{name}: timing run failed")
-            m = json.loads(child.stdout.strip().splitlines()[-1])
+        m = time_check(name, url, quick, budget)
         m.update(backend=name, size=size, db_mb=db_size(db) / 2**20, planned=len(p["new"]))
         results.append(m)
     filler.close()
@@ -473,6 +487,8 @@ def main() -> None:
     ap.add_argument("--postgres", metavar="URL", help="also fill and time this EMPTY PostgreSQL database")
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--sqlite-path", help="default: a temporary file, deleted afterwards")
+    ap.add_argument("--reuse", action="store_true",
+                    help="time the archives an earlier run filled (--sqlite-path, --postgres; same --quick), no filling")
     ap.add_argument("--chunk", type=int, default=50_000, help="articles per bulk insert")
     ap.add_argument("--budget", type=float, help="seconds of lookups per kind, at least 5 (default 60; quick 4)")
     ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the child process
@@ -495,17 +511,19 @@ def main() -> None:
     rate, pairs = band_collision_rate(p["anchors"])
     results: list[dict] = []
     tmp = None
+    if args.reuse and not args.skip_sqlite and not args.sqlite_path:
+        sys.exit("--reuse needs --sqlite-path (or --skip-sqlite)")
     if not args.skip_sqlite:
         if args.sqlite_path:
             path = Path(args.sqlite_path)
         else:
             tmp = tempfile.TemporaryDirectory(prefix="cw-dedupe-")
             path = Path(tmp.name) / "bench.sqlite3"
-        results += run_backend("sqlite", f"sqlite:///{path}", sizes, args.quick, args.chunk, budget)
+        results += run_backend("sqlite", f"sqlite:///{path}", sizes, args.quick, args.chunk, budget, args.reuse)
         if tmp:
             tmp.cleanup()
     if args.postgres:
-        results += run_backend("postgres", args.postgres, sizes, args.quick, args.chunk, budget)
+        results += run_backend("postgres", args.postgres, sizes, args.quick, args.chunk, budget, args.reuse)
     print(f"\nnear-duplicate check (dedupe.signature + archive._find_story), "
           f"up to {len(p['new'])} new + {len(p['repost'])} repost articles per size")
     print(f"stored rows: {len(p['anchors'])} anchors with real signatures, the rest random signatures "

@@ -215,6 +215,48 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
     return best
 
 
+_HEADLINE_TAGS = ("h1", "h2", "h3", "h4", "header", "div", "td", "span", "p", "strong", "b", "font")
+
+
+def _compact(text: str) -> str:
+    return _WS.sub("", text).replace(" ", "").replace("\n", "")
+
+
+def headline_container(root: HtmlElement, title: str | None, min_chars: int = 200) -> HtmlElement | None:
+    """The nearest ancestor of the headline element that also holds at least
+    ``min_chars`` of text outside links besides the headline: the article's
+    own box on portal pages whose related-story and teaser blocks outweigh a
+    short article.  None when the headline is not found as an element."""
+    if not title:
+        return None
+    want = _compact(title)
+    if len(want) < 4:
+        return None
+    body = root.find(".//body")
+    if body is None:
+        body = root
+    stats = _collect_stats(body)
+    headline = None
+    for el in body.iter(*_HEADLINE_TAGS):
+        st = stats.get(el)
+        # stats count characters without whitespace: a cheap filter before comparing text.
+        if st is None or abs(st.text - len(want)) > 2 or st.link * 2 > st.text:
+            continue
+        if _compact("".join(el.itertext())) == want:
+            headline = el
+            break
+    if headline is None:
+        return None
+    own = stats[headline].text
+    for anc in headline.iterancestors():
+        st = stats.get(anc)
+        if st is None:
+            return None
+        if st.text - st.link - own >= min_chars:
+            return anc
+    return None
+
+
 def prune_link_blocks(el: HtmlElement, noise_words: frozenset[str]) -> None:
     """Inside a chosen body container, drop link lists and named noise blocks."""
     stats = _collect_stats(el)

@@ -63,6 +63,10 @@ _PARAGRAPH_CHARS = 60
 # alphabetic ones (measured on the extraction benchmark, not per page).
 _PRIOR_CJK = {"readability": 0.1, "density": 0.05}
 _PRIOR_OTHER = {"trafilatura": 0.1}
+# The density extractor run inside the headline's container: it breaks ties
+# between a short article and the long teaser blocks around it, but is never
+# the body itself (it misses text that sits beside the headline's box).
+_VOTERS = frozenset({"headline"})
 _WEAK_META_NAMES = ("date", "article:modified_time", "dc.date", "dcterms.date")
 
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -92,8 +96,9 @@ def _empty(date: str | None = None) -> ExtractedArticle:
 def _trafilatura_lines(root: HtmlElement, url: str) -> list[str]:
     import trafilatura
 
+    # trafilatura copies a tree it is given before changing it.
     text = trafilatura.extract(
-        copy.deepcopy(root),
+        root,
         url=url or None,
         include_comments=False,
         include_tables=True,
@@ -104,12 +109,14 @@ def _trafilatura_lines(root: HtmlElement, url: str) -> list[str]:
 
 
 def _readability_lines(root: HtmlElement, url: str) -> list[str]:
+    """Runs last: readability drops hidden elements from the tree it is given
+    (then works on its own cleaned copy)."""
     import lxml.html
     from readability import Document
 
     # readability drops paragraphs under 25 characters; a 25-character
     # Chinese sentence is a long one, so the bar is lowered.
-    summary = Document(copy.deepcopy(root), url=url or None, min_text_length=10).summary(html_partial=True)
+    summary = Document(root, url=url or None, min_text_length=10).summary(html_partial=True)
     if not summary or not summary.strip():
         return []
     return dom.block_lines(lxml.html.fragment_fromstring(summary, create_parent="div"))
@@ -126,28 +133,47 @@ def _drop_noise_blocks(root: HtmlElement, rules: Rules) -> HtmlElement:
     return work
 
 
-def _density_lines(root: HtmlElement, rules: Rules) -> list[str]:
+def _density_lines(root: HtmlElement, rules: Rules, title: str | None = None) -> tuple[list[str], list[str]]:
+    """The density extractor's lines over the whole page, and over the
+    headline's own container (empty when the headline is not found)."""
     work = _drop_noise_blocks(root, rules)
     best = dom.density_candidate(work)
-    if best is None:
-        return []
-    dom.prune_link_blocks(best, rules.noise_class_words)
-    return dom.block_lines(best)
+    box = dom.headline_container(work, title)
+    near = dom.density_candidate(box) if box is not None else None
+    out: list[list[str]] = []
+    for el in (best, near):
+        if el is None:
+            out.append([])
+            continue
+        dom.prune_link_blocks(el, rules.noise_class_words)
+        out.append(dom.block_lines(el))
+    return out[0], out[1]
 
 
-def body_candidates(root: HtmlElement, url: str, rules: Rules) -> dict[str, list[str]]:
-    """Body lines from each extractor; an extractor that fails gives no lines."""
+def body_candidates(root: HtmlElement, url: str, rules: Rules, title: str | None = None) -> dict[str, list[str]]:
+    """Body lines from each extractor; an extractor that fails gives no lines.
+
+    ``headline`` (the density extractor inside the headline's container)
+    only votes in choose_body.  The tree is changed: readability, last,
+    drops hidden elements from it.
+    """
     out: dict[str, list[str]] = {}
+
+    def density() -> list[str]:
+        lines, out["headline"] = _density_lines(root, rules, title)
+        return lines
+
     for name, fn in (
         ("trafilatura", lambda: _trafilatura_lines(root, url)),
+        ("density", density),
         ("readability", lambda: _readability_lines(root, url)),
-        ("density", lambda: _density_lines(root, rules)),
     ):
         try:
             out[name] = fn()
         except Exception:  # one extractor's bug must not lose the page
             log.debug("extractor %s failed on %s", name, url, exc_info=True)
             out[name] = []
+    out.setdefault("headline", [])
     return out
 
 
@@ -179,17 +205,19 @@ def _is_cjk(candidates: dict[str, list[str]]) -> bool:
 
 def choose_body(candidates: dict[str, list[str]]) -> list[str]:
     """The candidate that agrees best with the others, with a small prior for
-    the extractor that is most precise on the page's script."""
-    names = [n for n, lines in candidates.items() if lines]
+    the extractor that is most precise on the page's script.  Candidates
+    named in _VOTERS only vote."""
+    voters = [n for n, lines in candidates.items() if lines]
+    names = [n for n in voters if n not in _VOTERS]
     if not names:
         return []
     if len(names) == 1:
         return candidates[names[0]]
-    prior = _PRIOR_CJK if _is_cjk(candidates) else _PRIOR_OTHER
-    toks = {n: _tokens("\n".join(candidates[n])) for n in names}
+    prior = _PRIOR_CJK if _is_cjk({n: candidates[n] for n in names}) else _PRIOR_OTHER
+    toks = {n: _tokens("\n".join(candidates[n])) for n in voters}
 
     def agreement(n: str) -> float:
-        return sum(_overlap_f1(toks[n], toks[m]) for m in names if m != n) + prior.get(n, 0.0)
+        return sum(_overlap_f1(toks[n], toks[m]) for m in voters if m != n) + prior.get(n, 0.0)
 
     return candidates[max(names, key=agreement)]
 
@@ -292,7 +320,7 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     finally:
         reset_day_first(token)
 
-    body = clean_lines(choose_body(body_candidates(root, url, rules)), title, rules)
+    body = clean_lines(choose_body(body_candidates(root, url, rules, title)), title, rules)
     text = dom.lines_to_text(body)
     near_title = [ln.text for ln in lines[title_idx : title_idx + 8]] if title_idx is not None else []
     author = find_author([*near_title, *body[:2]], rules)

@@ -272,3 +272,28 @@ def test_month_only_date_is_the_last_resort() -> None:
     assert extract(reprint, "http://x.example.com/2021/07/09/report/")["date"] == "2021-07-09"
     in_prose = _page("<title>园区企业调查报告</title>", "<h1>园区企业调查报告</h1>" + _PROSE + "<p>项目于2003年5月开工。</p>")
     assert extract(in_prose, "")["date"] is None
+
+
+# --------------------------------------------------------------------------
+# the headline's own container votes between a short article and teasers
+
+
+def test_headline_container_is_the_article_box_not_the_teaser_column() -> None:
+    from crawler import extract_dom as dom
+
+    root = dom.parse(load("portal_short_article.html"))
+    box = dom.headline_container(root, "合肥新型显示产业园二期开工")
+    assert box is not None and box.get("class") == "art"
+    assert dom.headline_container(root, "页面上没有的标题") is None
+
+
+def test_headline_vote_breaks_a_tie_and_is_never_the_body_itself() -> None:
+    from crawler.extraction import choose_body
+
+    article = ["5月20日，合肥新型显示产业园二期项目开工，总投资120亿元。", "项目建成后预计年产值超过200亿元。"]
+    teasers = ["芜湖市机器人及智能装备产业集群去年实现营收1020亿元，同比增长18%。", "蚌埠市举行硅基新材料产业项目集中签约活动，共签约项目11个。", "宣城汽车零部件产业园新落户企业十五家。"]
+    other = ["滁州市光伏组件年产能达到60吉瓦，居全省第一，当地依托龙头企业引进配套项目。"]
+    candidates = {"trafilatura": article + teasers, "readability": teasers[:1] + other, "density": article}
+    assert choose_body(candidates) == article + teasers
+    assert choose_body({**candidates, "headline": article}) == article
+    assert choose_body({"headline": article}) == []

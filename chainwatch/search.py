@@ -29,6 +29,7 @@ rebuilds everything.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -469,51 +470,151 @@ def _rank_broad(s: Session, plan: _Plan, where: str, params: dict[str, Any], dfs
     return [_Candidate(aid, story, score) for score, _, aid, story in scored[:WINDOW]]
 
 
-def _pg_newest_order(s: Session, where: str, params: dict[str, Any], wanted: int) -> str:
-    """How to take the newest ``wanted`` matches: walking the doc_key index backwards and testing
-    each row (cheap when matches are dense: 发展), or collecting every match from the GIN index and
-    sorting (cheap when they are sparse: a word and a chain). PostgreSQL's own row estimate for the
-    match decides: the walk reads about wanted × docs / matches rows, the sort reads the matches,
-    so the walk wins above sqrt(wanted × docs) matches. "doc_key + 0" hides the index from the sort."""
-    if where == "TRUE":
-        return "doc_key"
-    plan = s.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs WHERE {where}"), params).scalar()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    matches = float(plan[0]["Plan"].get("Plan Rows", 0))
-    docs = float(s.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'search_docs'")) or 0)
-    return "doc_key" if matches * matches >= wanted * max(docs, 1.0) else "(doc_key + 0)"
+_PG_STATS_TTL = 300.0  # seconds a process trusts its copy of the doc_key histogram
+_pg_stats_cache: dict[str, tuple[float, float, float, list[int]]] = {}
+PG_BUCKET_TRIES = 6  # date slices tried before the last one runs to the start of the range
+# Walk the doc_key index when density² × docs exceeds this: the walk reads COUNT_CAP / density rows
+# (a heap read and a tsvector test each, ~25 GIN postings' worth), the slices read every GIN posting
+# of the match about twice (count, slice), so the walk wins when 25 × cap / d < 2 × d × docs.
+PG_WALK_FACTOR = 12.5 * (COUNT_CAP + 1)
+PG_HEAP_VS_BTREE = 25  # a heap row read costs about as much as this many doc_key index entries in a bitmap
+
+
+def _pg_doc_stats(s: Session) -> tuple[float, float, list[int]]:
+    """Documents in the index, its heap pages and the doc_key histogram from the last ANALYZE (equal-frequency
+    bounds), cached per database for a few minutes: what maps "the newest n documents" to a key."""
+    bind = s.get_bind()
+    url = str(getattr(bind, "url", bind))
+    now = time.monotonic()
+    cached = _pg_stats_cache.get(url)
+    if cached and now - cached[0] < _PG_STATS_TTL:
+        return cached[1], cached[2], cached[3]
+    row = s.execute(text(
+        "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'search_docs'::regclass), "
+        "(SELECT relpages FROM pg_class WHERE oid = 'search_docs'::regclass), "
+        "(SELECT histogram_bounds::text FROM pg_stats WHERE schemaname = current_schema() "
+        "AND tablename = 'search_docs' AND attname = 'doc_key')")).one()
+    docs, pages = max(float(row[0] or 0), 0.0), max(float(row[1] or 0), 1.0)
+    bounds = [int(v) for v in row[2].strip("{}").split(",")] if row[2] else []
+    _pg_stats_cache[url] = (now, docs, pages, bounds)
+    return docs, pages, bounds
+
+
+def _key_below(bounds: list[int], key: int | None, docs: float, n: float) -> int | None:
+    """The doc_key about ``n`` documents below ``key`` (None: above everything), by interpolating
+    the equal-frequency histogram; None when that runs past the oldest document."""
+    per = docs / (len(bounds) - 1)  # documents between two bounds
+    top = len(bounds) - 1
+    if key is None or key >= bounds[-1]:
+        pos = float(top)
+    else:
+        i = bisect.bisect_right(bounds, key) - 1
+        if i < 0:
+            return None
+        span = bounds[i + 1] - bounds[i]
+        pos = i + ((key - bounds[i]) / span if span else 0.0)
+    pos -= n / per
+    if pos <= 0:
+        return None
+    i = int(pos)
+    return int(bounds[i] + (bounds[i + 1] - bounds[i]) * (pos - i))
 
 
 def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candidate], int]:
-    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "window": WINDOW, "rank_all": RANK_ALL}
-    where = "TRUE"
-    if plan.groups or plan.tag_groups:
-        params["tq"] = _tsquery(plan.groups, plan.tag_groups)
-        where = "tsv @@ to_tsquery('simple', :tq)"
-    where += _key_range_sql("doc_key", plan, params)
-    total = int(s.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM search_docs WHERE {where} LIMIT :cap) c"),
-                         params) or 0)
-    newest = _pg_newest_order(s, where, params, params["window"] if (sort == "date" or not plan.groups)
-                              else RANK_WINDOW)
-    if sort == "date" or not plan.groups:
-        sql = (f"SELECT article_id, story_id, NULL FROM search_docs WHERE {where} "
-               f"ORDER BY {newest} DESC LIMIT :window")
-    else:
+    """The newest matches, or the best ranked among them, and the count up to COUNT_CAP + 1.
+
+    Each match GIN finds costs a heap read (its doc_key, story), so a broad query must not
+    touch every match. Three ways to take the newest ``wanted``, chosen by PostgreSQL's own
+    row estimate for the full-text condition:
+
+    * dense matches (发展): walk the doc_key index backwards testing each row; the same walk
+      counts (it goes on to COUNT_CAP + 1 rows, which costs less than a separate count).
+    * sparse matches: every match from GIN, sorted.
+    * in between (a 3% word, a word + a chain, an event type): date slices from the newest,
+      each a BitmapAnd of the GIN bitmap and a doc_key range, sized from the doc_key histogram
+      to hold about ``wanted`` matches, so only about ``wanted`` heap rows are read.
+    """
+    ranked = sort == "relevance" and bool(plan.groups)
+    wanted = RANK_WINDOW if ranked else WINDOW
+    # "cap": the count's limit; "most": enough rows to both count and fill the window.
+    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "most": max(COUNT_CAP + 1, wanted)}
+    range_sql = _key_range_sql("doc_key", plan, params)
+    if not plan.groups and not plan.tag_groups:  # browse: the newest off the key index, counted by the same walk
+        rows = s.execute(text(f"SELECT article_id, story_id FROM search_docs WHERE TRUE{range_sql} "
+                              "ORDER BY doc_key DESC LIMIT :most"), params).all()
+        return [_Candidate(r[0], r[1], None) for r in rows[:WINDOW]], len(rows)
+    params["tq"] = _tsquery(plan.groups, plan.tag_groups)
+    match = "tsv @@ to_tsquery('simple', :tq)"
+    score = "NULL"
+    if ranked:
         # Rank by the user's words only; the tag terms would add the same to every match.
         params["uq"] = _tsquery(plan.groups, [])
-        rank = "ts_rank(tsv, to_tsquery('simple', :uq))"
-        if total <= RANK_ALL:
-            sql = (f"SELECT article_id, story_id, {rank} AS score FROM search_docs WHERE {where} "
-                   "ORDER BY score DESC, doc_key DESC LIMIT :window")
+        score = "ts_rank(tsv, to_tsquery('simple', :uq))"
+    cols = f"article_id, story_id, doc_key, {score}"
+    est = s.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_docs WHERE {match}"), params).scalar()
+    est = json.loads(est) if isinstance(est, str) else est
+    matches = float(est[0]["Plan"].get("Plan Rows", 0))  # over the whole archive
+    docs, pages, bounds = _pg_doc_stats(s)
+    docs = max(docs, matches, 1.0)
+    rows: list[Any]
+    if matches * matches >= PG_WALK_FACTOR * docs:
+        rows = s.execute(text(f"SELECT {cols} FROM search_docs WHERE {match}{range_sql} "
+                              "ORDER BY doc_key DESC LIMIT :most"), params).all()
+        total = len(rows)
+    else:
+        # Matches counted up to COUNT_CAP + 1 (a bitmap heap scan, in physical order, stopping
+        # there). Where it stopped also tells how dense the matches are: cap matches in the first
+        # ``block`` pages of ``pages``. That sizes the slices; PostgreSQL's own estimate for a
+        # word outside its most-common list is a guess.
+        count, block = s.execute(text(f"SELECT count(*), (max(ctid)::text::point)[0] FROM (SELECT ctid "
+                                      f"FROM search_docs WHERE {match} LIMIT :cap) c"), params).one()
+        found = int(count or 0)
+        if found > COUNT_CAP and block is not None:
+            found = max(found, int(found * pages / (float(block) + 1)))
+        ranged = plan.key_lo is not None or plan.key_hi is not None
+        # Reading every match's heap row beats slicing while found² × PG_HEAP_VS_BTREE < the
+        # doc_key entries a slice spans (1.3 × wanted / density).
+        if found <= COUNT_CAP or len(bounds) < 3 or found * found * PG_HEAP_VS_BTREE < 1.3 * wanted * docs:
+            rows = s.execute(text(f"SELECT {cols} FROM search_docs WHERE {match}{range_sql}"), params).all()
+            total = len(rows) if ranged else found
+        elif ranged:  # the slices count as they go (a count would intersect GIN with the whole range)
+            rows = _pg_slices(s, cols, match, plan, params, params["most"], found / docs, docs, bounds)
+            total = len(rows)
         else:
-            # Rank the newest RANK_WINDOW matches only: ts_rank reads each candidate's tsvector from
-            # TOAST, and a headline branch (weight-A matches) would have to read them all to check weights.
-            params["rw"] = RANK_WINDOW
-            sql = (f"SELECT article_id, story_id, {rank} AS score FROM (SELECT article_id, story_id, doc_key, tsv "
-                   f"FROM search_docs WHERE {where} ORDER BY {newest} DESC LIMIT :rw) c "
-                   "ORDER BY score DESC, doc_key DESC LIMIT :window")
-    rows = s.execute(text(sql), params).all()
-    return [_Candidate(r[0], r[1], float(r[2]) if r[2] is not None else None) for r in rows], total
+            rows = _pg_slices(s, cols, match, plan, params, wanted, found / docs, docs, bounds)
+            total = found
+    if not (ranked and total <= RANK_ALL):
+        rows = sorted(rows, key=lambda r: -r[2])[:wanted]
+    if ranked:
+        rows = sorted(rows, key=lambda r: (-r[3], -r[2]))[:WINDOW]
+    return [_Candidate(r[0], r[1], float(r[3]) if r[3] is not None else None) for r in rows], total
+
+
+def _pg_slices(s: Session, cols: str, match: str, plan: _Plan, params: dict[str, Any], wanted: int,
+               density: float, docs: float, bounds: list[int]) -> list[Any]:
+    """The newest ``wanted`` matches, taken slice by slice of doc_key from the newest."""
+    out: list[Any] = []
+    hi = plan.key_hi
+    span = 1.3 * wanted / max(density, 1e-6)  # documents per slice, to hold about ``wanted`` matches
+    for attempt in range(PG_BUCKET_TRIES):
+        lo = _key_below(bounds, hi, docs, span) if attempt < PG_BUCKET_TRIES - 1 else None
+        if plan.key_lo is not None and (lo is None or lo <= plan.key_lo):
+            lo = plan.key_lo
+        p = dict(params, need=wanted - len(out), lo=lo, hi=hi)
+        sql = f"SELECT {cols} FROM search_docs WHERE {match}"
+        if lo is not None:
+            sql += " AND doc_key >= :lo"
+        if hi is not None:
+            sql += " AND doc_key < :hi"
+        got = s.execute(text(sql + " ORDER BY doc_key DESC LIMIT :need"), p).all()
+        out.extend(got)
+        if len(out) >= wanted or lo is None or lo == plan.key_lo:
+            break
+        # Next slice from what this one held: found/span is the density just below.
+        found = max(len(got), 1)
+        span = min(span * 16, 1.3 * (wanted - len(out)) * span / found)
+        hi = lo
+    return out
 
 
 # --------------------------------------------------------------------------- highlighting
@@ -705,7 +806,11 @@ def search(db: Database, q: SearchQuery) -> SearchResult:
         if db.is_postgres:
             # psycopg prepares a statement after five runs and PostgreSQL may then reuse a generic plan,
             # blind to how common the searched words are (a GIN scan of every match for 发展, 5x slower).
-            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            # A slice's doc_key bitmap holds up to ~10^5 rows: in 4MB (the default) it turns lossy and
+            # every row on its pages is re-tested. JIT compiles for tens of ms to save less.
+            # All three for this transaction only (SET LOCAL), in one round trip.
+            s.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                           "set_config('work_mem', '32MB', true), set_config('jit', 'off', true)"))
         plan = _plan(s, q, warnings)
         if q.q.strip() and not plan.groups:
             plan.empty = True  # "*" or "!!!" must not turn into "everything"

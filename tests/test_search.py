@@ -166,3 +166,45 @@ def test_broad_query_ranks_newest_window(seeded, monkeypatch) -> None:
     titles = _titles(search(db, SearchQuery(q="轴承", region="河南")))
     assert "孟津区出台轴承产业高质量发展实施方案" in titles  # older, but about bearings in its headline
     assert _titles(search(db, SearchQuery(q="bearings"))) == ["Luoyang sets target for bearings output"]
+
+
+@pytest.mark.parametrize("query", [
+    SearchQuery(q="轴承", sort="date"), SearchQuery(q="轴承"), SearchQuery(region="河南", sort="date"),
+    SearchQuery(q="产业", since=date(2025, 1, 1), sort="date"), SearchQuery(until=date(2026, 6, 30)),
+    SearchQuery(q="产业", until=date(2026, 6, 30))])
+def test_postgres_slices_and_walk_match_the_full_sort(seeded, monkeypatch, query) -> None:
+    """The date-sliced retrieval (mid-density matches) and the doc_key walk (dense ones) return
+    what sorting every match returns."""
+    db, _ = seeded
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL retrieval strategy")
+    with db.session() as s:
+        s.execute(text("ANALYZE search_docs"))
+    search_mod._pg_stats_cache.clear()
+    monkeypatch.setattr(search_mod, "WINDOW", 3)
+    monkeypatch.setattr(search_mod, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search_mod, "RANK_ALL", 0)  # relevance over the newest RANK_WINDOW, both ways
+
+    def run() -> tuple[list[int], list[int], int, bool]:
+        result = search(db, SearchQuery(**{k: v for k, v in vars(query).items()}))
+        regions = sorted(f.count for f in result.facets["region"])
+        return [h.article_id for h in result.hits], regions, result.total, result.total_capped
+
+    expected = run()
+    monkeypatch.setattr(search_mod, "COUNT_CAP", 1)  # every query counts as broad...
+    monkeypatch.setattr(search_mod, "PG_WALK_FACTOR", 1e12)  # ...none as dense...
+    monkeypatch.setattr(search_mod, "PG_HEAP_VS_BTREE", 0)  # ...so it is sliced,
+    monkeypatch.setattr(search_mod, "PG_BUCKET_TRIES", 50)
+    with monkeypatch.context() as m:  # in slices of about one document
+        m.setattr(search_mod, "_key_below", lambda bounds, key, docs, n: _one_below(db, key))
+        sliced = run()
+    ids, facets, total, _ = expected
+    assert sliced == (ids, facets, min(total, 1), total > 1)
+    monkeypatch.setattr(search_mod, "PG_WALK_FACTOR", 0)  # every match counts as dense: the doc_key walk
+    assert run() == (ids, facets, min(total, 1), total > 1)
+
+
+def _one_below(db, key):
+    with db.session() as s:
+        return s.scalar(text("SELECT max(doc_key) FROM search_docs WHERE doc_key < :k"),
+                        {"k": key if key is not None else 2**62})

@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -699,6 +700,11 @@ def _collapse(candidates: list[_Candidate]) -> list[list[_Candidate]]:
     return list(groups.values())
 
 
+def _top(counts: Counter[str], limit: int | None) -> list[tuple[str, int]]:
+    """Most frequent first, ties by value (what ORDER BY n DESC, value gives)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
 def _facets(s: Session, ids: list[int], region: tuple[str, str] | None) -> dict[str, list[FacetValue]]:
     out: dict[str, list[FacetValue]] = {"region": [], "chain": [], "sector": [], "event_type": [],
                                          "source": [], "language": []}
@@ -725,21 +731,30 @@ def _facets(s: Session, ids: list[int], region: tuple[str, str] | None) -> dict[
                f"WHERE {_in('article_id')} AND level = :level AND code LIKE :prefix "
                "GROUP BY code ORDER BY n DESC, code LIMIT 15", level=level, prefix=prefix + "%")
     out["region"] = [FacetValue(r[0], r[1], r[2]) for r in rows if not region or r[0] != region[0]]
-    rows = run(f"SELECT slug, COUNT(*) AS n FROM article_chains WHERE {_in('article_id')} "
-               "GROUP BY slug ORDER BY n DESC, slug LIMIT 15")
-    out["chain"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
-    rows = run(f"SELECT sector, COUNT(DISTINCT article_id) AS n FROM article_chains WHERE {_in('article_id')} "
-               "GROUP BY sector ORDER BY n DESC, sector LIMIT 15")
-    out["sector"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    # Chains and sectors from one read of article_chains, sources and languages from one read of
+    # articles, counted here: each read is a thousand index probes, whatever is done with the rows.
+    chains: Counter[str] = Counter()
+    sectors: dict[str, set[int]] = {}
+    for aid, slug, sector in run(f"SELECT article_id, slug, sector FROM article_chains WHERE {_in('article_id')}"):
+        chains[slug] += 1  # (article_id, slug) is the primary key: a row is an article
+        sectors.setdefault(sector, set()).add(aid)
+    out["chain"] = [FacetValue(k, k, n) for k, n in _top(chains, 15)]
+    out["sector"] = [FacetValue(k, k, n) for k, n in _top(Counter({k: len(v) for k, v in sectors.items()}), 15)]
     rows = run(f"SELECT type, COUNT(DISTINCT article_id) AS n FROM events WHERE {_in('article_id')} "
                "GROUP BY type ORDER BY n DESC")
     out["event_type"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
-    rows = run(f"SELECT s.key, MAX(s.name), COUNT(*) AS n FROM articles a JOIN sources s ON s.id = a.source_id "
-               f"WHERE {_in('a.id')} GROUP BY s.key ORDER BY n DESC, s.key LIMIT 15")
-    out["source"] = [FacetValue(r[0], r[1], r[2]) for r in rows]
-    rows = run(f"SELECT language, COUNT(*) AS n FROM articles WHERE {_in('id')} AND language IS NOT NULL "
-               "GROUP BY language ORDER BY n DESC")
-    out["language"] = [FacetValue(r[0], r[0], r[1]) for r in rows]
+    sources: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for key, name, language in run(f"SELECT s.key, s.name, a.language FROM articles a LEFT JOIN sources s "
+                                   f"ON s.id = a.source_id WHERE {_in('a.id')}"):
+        if key is not None:
+            sources[key] += 1
+            names[key] = max(names.get(key, name or ""), name or "")
+        if language is not None:
+            languages[language] += 1
+    out["source"] = [FacetValue(k, names[k], n) for k, n in _top(sources, 15)]
+    out["language"] = [FacetValue(k, k, n) for k, n in _top(languages, None)]
     return out
 
 

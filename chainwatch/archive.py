@@ -123,9 +123,16 @@ _EXACT, _BAND, _FACT = 0, 1, 2
 
 
 def _lookup_select(kind: int, ids_sql: str, fact_columns: bool) -> str:
-    """The candidates ``ids_sql`` with what their test reads: the signature, or the language, date and figures."""
-    cols = "NULL, NULL, a.language, a.published, a.facts" if fact_columns else "a.source_id, a.minhash, NULL, NULL, NULL"
-    return f"SELECT {kind} AS kind, a.id, a.story_id, {cols} FROM articles a WHERE a.id IN ({ids_sql})"
+    """The candidates ``ids_sql`` with what their test reads: the signature, or the language, date and figures.
+
+    A translation candidate in the page's own language is dropped in SQL (the test in _find_story would
+    drop it): its figures, stored after the texts, are then never read (on SQLite, a walk along the
+    row's overflow pages)."""
+    if not fact_columns:
+        return (f"SELECT {kind} AS kind, a.id, a.story_id, a.source_id, a.minhash, NULL, NULL, NULL "
+                f"FROM articles a WHERE a.id IN ({ids_sql})")
+    return (f"SELECT {kind} AS kind, a.id, a.story_id, NULL, NULL, a.language, a.published, a.facts "
+            f"FROM articles a WHERE a.id IN ({ids_sql}) AND substr(coalesce(a.language, ''), 1, 2) <> :page_language")
 
 
 @lru_cache(maxsize=128)
@@ -200,6 +207,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
             params[f"b{i}"], params[f"k{i}"] = band, bucket
         for i, (band, bucket) in enumerate(fact_buckets):
             params[f"fb{i}"], params[f"fk{i}"] = band, bucket
+    params["page_language"] = (record.language or "")[:2]
     rows = session.execute(query, params).all()
     best: tuple[StoryMatch | None, float] = (None, 0.0)
     for kind, art_id, story_id, source_id, minhash, *_ in rows:

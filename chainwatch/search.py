@@ -478,7 +478,8 @@ PG_BUCKET_TRIES = 6  # date slices tried before the last one runs to the start o
 # (a heap read and a tsvector test each, ~25 GIN postings' worth), the slices read every GIN posting
 # of the match about twice (count, slice), so the walk wins when 25 × cap / d < 2 × d × docs.
 PG_WALK_FACTOR = 12.5 * (COUNT_CAP + 1)
-PG_HEAP_VS_BTREE = 25  # a heap row read costs about as much as this many doc_key index entries in a bitmap
+PG_HEAP_VS_BTREE = 10  # a heap row read costs about as much as this many doc_key index entries in a bitmap
+PG_TRUST_ESTIMATE = 0.04  # at this share of the archive and above, a term is in PostgreSQL's common-lexeme stats
 
 
 def _pg_doc_stats(s: Session) -> tuple[float, float, list[int]]:
@@ -562,23 +563,24 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
         rows = s.execute(text(f"SELECT {cols} FROM search_docs WHERE {match}{range_sql} "
                               "ORDER BY doc_key DESC LIMIT :most"), params).all()
         total = len(rows)
+    elif matches >= PG_TRUST_ESTIMATE * docs:
+        # A common term: PostgreSQL's estimate (from its most-common-lexeme statistics) sizes the
+        # slices, which also count (up to COUNT_CAP + 1): a separate count would build the GIN bitmap
+        # of every match once more, and for ~10^5 matches that is the dearest step.
+        rows = _pg_slices(s, cols, match, plan, params, params["most"], matches / docs, docs, bounds)
+        total = len(rows)
     else:
         # Matches counted up to COUNT_CAP + 1 (a bitmap heap scan, in physical order, stopping
         # there). Where it stopped also tells how dense the matches are: cap matches in the first
-        # ``block`` pages of ``pages``. That sizes the slices; PostgreSQL's own estimate for a
-        # word outside its most-common list is a guess.
+        # ``block`` pages of ``pages``. That sizes the slices; PostgreSQL's estimate for a rarer
+        # word is a guess (and for two words ignores that they go together: 产业 联盟).
         count, block = s.execute(text(f"SELECT count(*), (max(ctid)::text::point)[0] FROM (SELECT ctid "
                                       f"FROM search_docs WHERE {match} LIMIT :cap) c"), params).one()
         found = int(count or 0)
         if found > COUNT_CAP and block is not None:
             found = max(found, int(found * pages / (float(block) + 1)))
-        ranged = plan.key_lo is not None or plan.key_hi is not None
-        # Reading every match's heap row beats slicing while found² × PG_HEAP_VS_BTREE < the
-        # doc_key entries a slice spans (1.3 × wanted / density).
-        if found <= COUNT_CAP or len(bounds) < 3 or found * found * PG_HEAP_VS_BTREE < 1.3 * wanted * docs:
-            rows = s.execute(text(f"SELECT {cols} FROM search_docs WHERE {match}{range_sql}"), params).all()
-            total = len(rows) if ranged else found
-        elif ranged:  # the slices count as they go (a count would intersect GIN with the whole range)
+        if plan.key_lo is not None or plan.key_hi is not None:
+            # The slices count within the range (a count would intersect GIN with the whole range).
             rows = _pg_slices(s, cols, match, plan, params, params["most"], found / docs, docs, bounds)
             total = len(rows)
         else:
@@ -596,9 +598,12 @@ def _pg_slices(s: Session, cols: str, match: str, plan: _Plan, params: dict[str,
     """The newest ``wanted`` matches, taken slice by slice of doc_key from the newest."""
     out: list[Any] = []
     hi = plan.key_hi
-    span = 1.3 * wanted / max(density, 1e-6)  # documents per slice, to hold about ``wanted`` matches
+    span = 1.3 * wanted / max(density, 1e-9)  # documents per slice, to hold about ``wanted`` matches
     for attempt in range(PG_BUCKET_TRIES):
-        lo = _key_below(bounds, hi, docs, span) if attempt < PG_BUCKET_TRIES - 1 else None
+        # Reading every match's heap row (GIN alone) beats a doc_key bitmap of ``span`` entries
+        # while the matches number under span / PG_HEAP_VS_BTREE; so does a histogram-less archive.
+        whole = attempt == PG_BUCKET_TRIES - 1 or len(bounds) < 3 or density * docs * PG_HEAP_VS_BTREE < span
+        lo = None if whole else _key_below(bounds, hi, docs, span)
         if plan.key_lo is not None and (lo is None or lo <= plan.key_lo):
             lo = plan.key_lo
         p = dict(params, need=wanted - len(out), lo=lo, hi=hi)
@@ -611,9 +616,9 @@ def _pg_slices(s: Session, cols: str, match: str, plan: _Plan, params: dict[str,
         out.extend(got)
         if len(out) >= wanted or lo is None or lo == plan.key_lo:
             break
-        # Next slice from what this one held: found/span is the density just below.
-        found = max(len(got), 1)
-        span = min(span * 16, 1.3 * (wanted - len(out)) * span / found)
+        # The next slice from the density this one showed.
+        density = max(len(got), 1) / span
+        span = min(span * 16, 1.3 * (wanted - len(out)) / density)
         hi = lo
     return out
 

@@ -10,6 +10,10 @@ How a query stays fast on a million articles:
 * The document key orders by date (``doc_key`` = minutes * 2**32 + article id),
   so "newest first" and date ranges walk the index in key order and stop at
   the LIMIT.
+* On PostgreSQL, where every match GIN finds costs a heap read, a broad
+  query never reads every match: dense matches walk the doc_key index, others
+  are taken in doc_key slices from the newest (GIN bitmap AND a key range
+  sized to hold about a window's worth), see :func:`_retrieve_postgres`.
 * Everything after retrieval (story collapse, facets, snippets) works on a
   bounded window of at most :data:`WINDOW` candidates.
 * Relevance is exact (FTS5 bm25 / ts_rank over every match) while the query's
@@ -527,14 +531,17 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
 
     Each match GIN finds costs a heap read (its doc_key, story), so a broad query must not
     touch every match. Three ways to take the newest ``wanted``, chosen by PostgreSQL's own
-    row estimate for the full-text condition:
+    row estimate for the full-text condition and, for rarer terms, a capped count:
 
-    * dense matches (发展): walk the doc_key index backwards testing each row; the same walk
-      counts (it goes on to COUNT_CAP + 1 rows, which costs less than a separate count).
-    * sparse matches: every match from GIN, sorted.
-    * in between (a 3% word, a word + a chain, an event type): date slices from the newest,
-      each a BitmapAnd of the GIN bitmap and a doc_key range, sized from the doc_key histogram
-      to hold about ``wanted`` matches, so only about ``wanted`` heap rows are read.
+    * dense matches (发展, 产业链): walk the doc_key index backwards testing each row; the same
+      walk counts (it goes on to COUNT_CAP + 1 rows, which costs less than a separate count).
+    * in between (a 1-10% word, a word + a chain, an event type, a word + since): doc_key slices
+      from the newest (or from ``until``), each a BitmapAnd of the GIN bitmap and a doc_key range
+      sized from the doc_key histogram to hold about ``wanted`` matches, so about ``wanted`` heap
+      rows are read rather than every match.
+    * sparse matches: one slice spanning everything, i.e. every match from GIN, sorted here.
+
+    Same results as sorting every match (tests/test_search.py checks the three against it).
     """
     ranked = sort == "relevance" and bool(plan.groups)
     wanted = RANK_WINDOW if ranked else WINDOW

@@ -853,6 +853,11 @@ def search(db: Database, q: SearchQuery) -> SearchResult:
         pages = max(1, math.ceil(len(groups) / q.per_page))
         page = min(q.page, pages)
         page_groups = groups[(page - 1) * q.per_page: page * q.per_page]
+        if db.is_postgres and candidates:
+            # Hits and facets look up at most WINDOW ids: index probes, whatever the default
+            # random_page_cost (4, spinning disks) makes the planner think of a seq scan of a
+            # 10^5-row table. The retrieval above keeps the default: its plans are chosen above.
+            s.execute(text("SELECT set_config('random_page_cost', '1.1', true)"))
         hits = _hits(s, page_groups, _term_pattern(plan.groups))
         facets = _facets(s, [c.article_id for c in candidates], plan.region)
     return SearchResult(

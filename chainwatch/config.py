@@ -51,6 +51,7 @@ class CrawlConfig:
     redis_prefix: str = "chainwatch"  # Redis keys of distributed crawls start with this (docs/distributed.md)
     worker_heartbeat: float = 5.0  # seconds between a distributed worker's heartbeats
     worker_timeout: float = 60.0  # a worker silent this long is dead; its in-flight requests are re-queued
+    cpu_processes: int = -1  # processes extracting and tagging pages; -1: one per core (max 4); 0: threads
 
 
 @dataclass(frozen=True)

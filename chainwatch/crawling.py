@@ -57,6 +57,7 @@ def scrapy_settings(config: Config, *, progress: bool = False, distributed: bool
         "AUTOTHROTTLE_ENABLED": c.autothrottle,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": c.autothrottle_target_concurrency,
         "REDIRECT_MAX_TIMES": c.max_redirects,
+        "CHAINWATCH_CPU_PROCESSES": c.cpu_processes,
         "HTTPCACHE_DIR": str(config.cache_dir / "http"),
         "LOG_LEVEL": "WARNING",
     }, priority="cmdline")

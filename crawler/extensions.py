@@ -43,7 +43,7 @@ class CrawlRunRecorder:
     article would be fetched only to fail."""
 
     def __init__(self, crawler: Crawler) -> None:
-        from crawler.pipelines import STORE_FAILED
+        from crawler.pipelines import PAGE_FAILED
 
         self.crawler = crawler
         self.run_id: int | None = None
@@ -51,16 +51,16 @@ class CrawlRunRecorder:
         self._closing: asyncio.Future[None] | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(self.store_failed, signal=STORE_FAILED)
+        crawler.signals.connect(self.page_failed, signal=PAGE_FAILED)
 
-    def store_failed(self, item: Any, error: BaseException) -> None:
+    def page_failed(self, item: Any, error: BaseException, stage: str = "store") -> None:
         # Remember the page for the next crawl (load_retries): a listing stops paginating at a page with
         # nothing new, so an article deeper down that was fetched but not stored would never be seen again.
         spider = self.crawler.spider
         crawl_log = getattr(spider, "crawl_log", None)
         if crawl_log is not None and getattr(item, "source_id", None) is not None:
             orig = getattr(error, "orig", None) or error
-            reason = "store failed: " + (str(orig).splitlines() or [type(orig).__name__])[0]
+            reason = f"{stage} failed: " + (str(orig).splitlines() or [type(orig).__name__])[0]
             for url in dict.fromkeys([item.url, item.final_url]):
                 crawl_log.url_states.append((item.source_id, url, "failed", reason))
         if self.stopping or not database_full(error):

@@ -1,14 +1,17 @@
 """Item pipelines: extract → analyse → store. All async; CPU and database work run off the event loop.
 
-Each stage is small and overridable (``extract_page``, ``analyse``, ``store``) in
-the way Scrapy's own pipelines are; the real work lives in core modules that
-``retag``, ``analyze`` and the tests call too.
+Each stage is small and overridable in the way Scrapy's own pipelines are: the CPU stages name a
+module-level function as a class attribute (``ExtractPipeline.extract``, ``AnalyzePipeline.analyse``),
+which runs in the crawl's CPU pool, worker processes when the machine has cores to spare, so it must
+be importable by name and take and return picklable values; ``StorePipeline.store`` runs in the
+database thread. The real work lives in core modules that ``retag``, ``analyze`` and the tests call too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -73,6 +76,41 @@ def build_record(item: PageItem) -> PageRecord:
         author=data.get("author"), fetched_at=item.fetched_at)
 
 
+@dataclass
+class Analysed:
+    """What the analysis stage hands to the store: tags, the near-duplicate signature and the
+    segmented title and body for the search index (segmenting is CPU work too)."""
+
+    analysis: Any
+    signature: dedupe.Signature
+    segmented: tuple[str, str] | None = None
+
+
+def analyse_record(record: PageRecord, source_region: str | None, tagging: bool = True) -> Analysed:
+    """Tags, signature and search segmentation of one extracted page (runs in the CPU pool)."""
+    from chainwatch.segment import segment
+
+    sig = dedupe.signature(record.text_normalized or record.text, record.language)
+    segmented = (segment(record.title or ""), segment(record.text_normalized or record.text or ""))
+    if not tagging:
+        return Analysed(None, sig, segmented)
+    from tagging import Tagger
+
+    published = record.published.astimezone(CHINA).date() if record.published else None
+    analysis = Tagger.default().analyze(record.title, record.text_normalized, language=record.language,
+                                        published=published, source_region=source_region)
+    return Analysed(analysis, sig, segmented)
+
+
+def warm_up() -> None:
+    """Load what the CPU stages need (tagger data, jieba's dictionary) before the first page arrives."""
+    from chainwatch.segment import tokenizer
+    from tagging import Tagger
+
+    Tagger.default()
+    tokenizer()
+
+
 class _Stage:
     """Common plumbing: resources from the crawler, per-source stats."""
 
@@ -92,18 +130,26 @@ class _Stage:
         self.crawler.stats.inc_value(f"chainwatch/{key}", count)
         self.crawler.stats.inc_value(f"chainwatch/source/{item.source_key}/{key}", count)
 
+    def fail(self, item: PageItem, stage: str, exc: Exception) -> DropItem:
+        """Count and report a page this stage could not handle; it is remembered for the next crawl."""
+        # the driver's message only: SQLAlchemy's text carries the statement and the whole article
+        message = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.error("could not %s %s: %s", stage, item.final_url, message)
+        self.inc(item, "errors")
+        self.crawler.signals.send_catch_log(signal=PAGE_FAILED, item=item, error=exc, stage=stage)
+        return DropItem(f"{stage} failed: {message}")
+
 
 class ExtractPipeline(_Stage):
     """HTML bytes → title, date, clean body text, language, normalised text."""
 
-    def extract_page(self, item: PageItem) -> PageRecord:
-        return build_record(item)
+    extract = staticmethod(build_record)  # PageItem -> PageRecord; raises NotAnArticle
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             return item
         try:
-            item.extracted = await self.res.in_cpu(self.extract_page, item)
+            item.extracted = await self.res.in_cpu(self.extract, item)
         except NotAnArticle as exc:
             self.inc(item, "not_article")
             reason = str(exc)
@@ -114,38 +160,29 @@ class ExtractPipeline(_Stage):
 
             await self.res.in_db(self.res.db.run, remember)
             raise
+        except Exception as exc:  # a bug on some page, or a worker process that died
+            raise self.fail(item, "extract", exc) from exc
         return item
 
 
 class AnalyzePipeline(_Stage):
-    """Tags (regions, chains, relevance, events) and the near-duplicate signature."""
+    """Tags (regions, chains, relevance, events), the near-duplicate signature, search segmentation."""
+
+    analyse = staticmethod(analyse_record)  # (PageRecord, source region, tagging on) -> Analysed
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.tagging = crawler.settings.getbool("CHAINWATCH_TAGGING", True)
-        self._tagger: Any = None
-
-    def tagger(self) -> Any:
-        if self._tagger is None:
-            from tagging import Tagger
-
-            self._tagger = Tagger.default()
-        return self._tagger
-
-    def analyse(self, item: PageItem) -> tuple[Any, dedupe.Signature]:
-        record: PageRecord = item.extracted
-        sig = dedupe.signature(record.text_normalized or record.text, record.language)
-        if not self.tagging:
-            return None, sig
-        published = record.published.astimezone(CHINA).date() if record.published else None
-        analysis = self.tagger().analyze(record.title, record.text_normalized, language=record.language,
-                                         published=published, source_region=item.source_region)
-        return analysis, sig
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or item.extracted is None:
             return item
-        item.analysis, item.signature = await self.res.in_cpu(self.analyse, item)
+        try:
+            result: Analysed = await self.res.in_cpu(self.analyse, item.extracted, item.source_region, self.tagging)
+        except Exception as exc:
+            raise self.fail(item, "analyse", exc) from exc
+        item.analysis, item.signature = result.analysis, result.signature
+        item.notes["segmented"] = result.segmented
         return item
 
 
@@ -168,14 +205,13 @@ class StorePipeline(_Stage):
         self._writer: asyncio.Future[None] | None = None
 
     def store(self, item: PageItem) -> StoreResult:
-        return self.res.db.run(lambda s: store_page(s, item.extracted, item.analysis, item.signature))
+        return self.res.db.run(lambda s: _store_item(s, item))
 
     def store_batch(self, items: list[PageItem]) -> list[StoreResult | Exception]:
         """Store ``items`` (in the database thread): one transaction for all, or one each on failure."""
         if len(items) > 1 and type(self).store is StorePipeline.store:
             try:
-                return self.res.db.run(lambda s: [store_page(s, i.extracted, i.analysis, i.signature)
-                                                  for i in items])
+                return self.res.db.run(lambda s: [_store_item(s, i) for i in items])
             except Exception as exc:
                 log.debug("group of %d articles failed (%s); storing them one by one", len(items), exc)
         out: list[StoreResult | Exception] = []
@@ -211,12 +247,7 @@ class StorePipeline(_Stage):
         try:
             result = await fut
         except Exception as exc:  # the database refused this article; the crawl goes on
-            # the driver's message only: SQLAlchemy's text carries the statement and the whole article
-            log.error("could not store %s: %s", item.final_url,
-                      (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0])
-            self.inc(item, "errors")
-            self.crawler.signals.send_catch_log(signal=STORE_FAILED, item=item, error=exc)
-            raise DropItem(f"store failed: {exc}") from exc
+            raise self.fail(item, "store", exc) from exc
         item.notes["store"] = result
         if result.status == "new":
             self.inc(item, "new")
@@ -228,4 +259,10 @@ class StorePipeline(_Stage):
         return item
 
 
-STORE_FAILED = object()  # signal: (item, error)
+PAGE_FAILED = object()  # signal: (item, error, stage) -- a fetched page that was not stored
+
+
+def _store_item(session: Any, item: PageItem) -> StoreResult:
+    return store_page(session, item.extracted, item.analysis, item.signature,
+                      segmented=item.notes.get("segmented"))
+

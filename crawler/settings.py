@@ -85,4 +85,5 @@ CHAINWATCH_PROGRESS_INTERVAL = 5.0
 CHAINWATCH_MAX_PAGES = 20            # listing pages per section when a source sets none
 CHAINWATCH_RETRY_BUDGET = 3          # crawls that may retry a transiently failing page
 CHAINWATCH_TAGGING = True            # run the tagger in the pipeline
+CHAINWATCH_CPU_PROCESSES = -1        # worker processes for extraction and tagging; -1: one per core (max 4), 0: threads
 CHAINWATCH_RUN_ID = None             # set by chainwatch crawl so the summary can be read back

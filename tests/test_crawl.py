@@ -191,6 +191,7 @@ def test_second_crawl_fetches_only_new_articles(tmp_path: Path) -> None:
 def test_crawl_stores_into_postgres(tmp_path: Path, postgres_url: str) -> None:
     with DemoWeb() as web:
         env = crawl_env(tmp_path / "home", postgres_url)
+        env["CHAINWATCH_CRAWL_CPU_PROCESSES"] = "0"  # extraction in threads, as on a one-core machine
         app = add_demo_sources(env, web)
         summary = crawl(env)
         assert summary["status"] == "finished"

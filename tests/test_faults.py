@@ -113,6 +113,33 @@ def path(url: str) -> str:
     return urlsplit(url).path
 
 
+def worker_processes(home: Path) -> set[int]:
+    """The crawl's extraction workers and their fork server: processes started with this
+    CHAINWATCH_HOME whose command is multiprocessing's."""
+    marker = f"CHAINWATCH_HOME={home}".encode() + b"\0"
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"multiprocessing" in (entry / "cmdline").read_bytes() \
+                    and marker in (entry / "environ").read_bytes():
+                found.add(int(entry.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
 def assert_every_article_once(db: Database, web: DemoWeb) -> None:
     expected = {path(a.url) for a in web.articles()}
     with db.session() as s:
@@ -180,14 +207,18 @@ def slow_sites(demo) -> Iterator[DemoWeb]:
 def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites, tmp_path: Path) -> None:
     web = slow_sites
     home, db_file = fresh_home(demo, tmp_path)
-    env = crawl_env(home, **SLOW)
+    env = crawl_env(home, **SLOW, CHAINWATCH_CRAWL_CPU_PROCESSES="2")
     db = open_database(f"sqlite:///{db_file}")
     total = len(web.articles())
     proc = start_cli(env, "crawl", "--quiet", "--json")
     wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
+    workers = worker_processes(home)
+    assert len(workers) >= 3, "expected a fork server and two extraction workers"  # CPU_PROCESSES=2
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     stored_when_killed = article_count(db)
+    # the workers go with the crawl instead of waiting forever on their task pipes
+    wait_for(lambda: not alive(workers), 15, "the extraction workers to exit")
     assert stored_when_killed < total, "the crawl finished before it was killed; the test proves nothing"
     with db.session() as s:  # the dead process left its lease and its run behind
         dead_owner = s.scalar(select(Lock.owner).where(Lock.name == "crawl"))
@@ -209,6 +240,40 @@ def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites,
         assert s.scalar(select(func.count()).select_from(Lock)) == 0  # the second run released its lease
     db.dispose()
     assert_sqlite_intact(db_file)
+
+
+def test_extraction_workers_killed_mid_crawl_the_crawl_goes_on_and_the_next_run_completes(
+        demo, slow_sites, tmp_path: Path) -> None:
+    web = slow_sites
+    home, db_file = fresh_home(demo, tmp_path)
+    env = crawl_env(home, **SLOW, CHAINWATCH_CRAWL_CPU_PROCESSES="2")
+    db = open_database(f"sqlite:///{db_file}")
+    total = len(web.articles())
+    proc = start_cli(env, "crawl", "--quiet", "--json")
+    wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
+    first_pool = worker_processes(home)
+    server = {pid for pid in first_pool if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+              == str(proc.pid)}
+    workers = first_pool - server
+    assert len(workers) == 2, (first_pool, server)
+    for pid in workers:  # out of memory, or a crash in a C extension on some page
+        os.kill(pid, signal.SIGKILL)
+    stored_at_kill = article_count(db)
+    assert stored_at_kill < total, "the crawl finished before its workers were killed; the test proves nothing"
+    web.latency_ms = 0
+    rc, out, err = finish(proc)
+    assert rc == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    summary = summary_of(out)
+    assert summary["status"] == "finished"
+    assert "extraction worker process died" in err
+    assert article_count(db) > stored_at_kill  # a new pool took over: articles were stored after the kill
+    assert not alive(worker_processes(home)), "a worker outlived its crawl"
+    again = start_cli(env, "crawl", "--quiet", "--json")
+    rc, out, err = finish(again)
+    assert rc == 0, err[-3000:]
+    assert_every_article_once(db, web)  # the pages the dead workers held were fetched again
+    db.dispose()
 
 
 def test_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(any_db) -> None:

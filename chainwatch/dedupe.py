@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS = 32
@@ -182,6 +181,10 @@ def _shingles(folded: str, compact: str) -> set[str]:
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """datasketch's affine32 permutations for SEED: h -> a * h + b mod 2^32, as uint32 columns."""
+    # imported here: datasketch loads SciPy (~60 MB), which the crawl process, the web app and the
+    # CLI need not carry; only the processes that compute signatures do
+    from datasketch import MinHash
+
     a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 

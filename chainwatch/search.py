@@ -574,7 +574,7 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
         # A common term: PostgreSQL's estimate (from its most-common-lexeme statistics) sizes the
         # slices, which also count (up to COUNT_CAP + 1): a separate count would build the GIN bitmap
         # of every match once more, and for ~10^5 matches that is the dearest step.
-        rows = _pg_slices(s, cols, match, plan, params, params["most"], matches / docs, docs, bounds)
+        rows = _pg_slices(s, score, match, plan, params, params["most"], matches / docs, docs, bounds)
         total = len(rows)
     else:
         # Matches counted up to COUNT_CAP + 1 (a bitmap heap scan, in physical order, stopping
@@ -588,10 +588,12 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
             found = max(found, int(found * pages / (float(block) + 1)))
         if plan.key_lo is not None or plan.key_hi is not None:
             # The slices count within the range (a count would intersect GIN with the whole range).
-            rows = _pg_slices(s, cols, match, plan, params, params["most"], found / docs, docs, bounds)
+            rows = _pg_slices(s, score, match, plan, params, params["most"], found / docs, docs, bounds)
             total = len(rows)
         else:
-            rows = _pg_slices(s, cols, match, plan, params, wanted, found / docs, docs, bounds)
+            # Up to RANK_ALL matches are all ranked: then all of them, else the newest ``wanted``.
+            need = params["most"] if ranked and found <= RANK_ALL else wanted
+            rows = _pg_slices(s, score, match, plan, params, need, found / docs, docs, bounds)
             total = found
     if not (ranked and total <= RANK_ALL):
         rows = sorted(rows, key=lambda r: -r[2])[:wanted]
@@ -600,7 +602,7 @@ def _retrieve_postgres(s: Session, plan: _Plan, sort: str) -> tuple[list[_Candid
     return [_Candidate(r[0], r[1], float(r[3]) if r[3] is not None else None) for r in rows], total
 
 
-def _pg_slices(s: Session, cols: str, match: str, plan: _Plan, params: dict[str, Any], wanted: int,
+def _pg_slices(s: Session, score: str, match: str, plan: _Plan, params: dict[str, Any], wanted: int,
                density: float, docs: float, bounds: list[int]) -> list[Any]:
     """The newest ``wanted`` matches, taken slice by slice of doc_key from the newest."""
     out: list[Any] = []
@@ -614,12 +616,14 @@ def _pg_slices(s: Session, cols: str, match: str, plan: _Plan, params: dict[str,
         if plan.key_lo is not None and (lo is None or lo <= plan.key_lo):
             lo = plan.key_lo
         p = dict(params, need=wanted - len(out), lo=lo, hi=hi)
-        sql = f"SELECT {cols} FROM search_docs WHERE {match}"
+        sql = f"SELECT article_id, story_id, doc_key, tsv FROM search_docs WHERE {match}"
         if lo is not None:
             sql += " AND doc_key >= :lo"
         if hi is not None:
             sql += " AND doc_key < :hi"
-        got = s.execute(text(sql + " ORDER BY doc_key DESC LIMIT :need"), p).all()
+        # The score (ts_rank) only for the rows kept, not for every match the sort goes through.
+        got = s.execute(text(f"SELECT article_id, story_id, doc_key, {score} FROM ({sql} "
+                             "ORDER BY doc_key DESC LIMIT :need) c"), p).all()
         out.extend(got)
         if len(out) >= wanted or lo is None or lo == plan.key_lo:
             break

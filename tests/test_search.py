@@ -209,3 +209,23 @@ def _one_below(db, key):
     with db.session() as s:
         return s.scalar(text("SELECT max(doc_key) FROM search_docs WHERE doc_key < :k"),
                         {"k": key if key is not None else 2**62})
+
+
+def test_postgres_few_matches_are_all_ranked(seeded, monkeypatch) -> None:
+    """Up to RANK_ALL matches are ranked all, not just the newest window, whichever road finds them."""
+    db, _ = seeded
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL retrieval strategy")
+    monkeypatch.setattr(search_mod, "WINDOW", 2)
+    monkeypatch.setattr(search_mod, "RANK_WINDOW", 2)
+    monkeypatch.setattr(search_mod, "PG_WALK_FACTOR", 1e12)
+    with db.session() as s:
+        expected = [r[0] for r in s.execute(text(
+            "SELECT article_id FROM search_docs WHERE tsv @@ to_tsquery('simple', '轴承') "
+            "ORDER BY ts_rank(tsv, to_tsquery('simple', '轴承')) DESC, doc_key DESC LIMIT 2"))]
+    for trust in (0, 2):
+        monkeypatch.setattr(search_mod, "PG_TRUST_ESTIMATE", trust)
+        with db.session() as s:
+            plan = search_mod._plan(s, SearchQuery(q="轴承"), [])
+            candidates, total = search_mod._retrieve_postgres(s, plan, "relevance")
+        assert total > 2 and [c.article_id for c in candidates] == expected

@@ -180,13 +180,13 @@ def _shingles(folded: str, compact: str) -> set[str]:
 
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutations for SEED: h -> a * h + b mod 2^32, as uint32 columns."""
-    # imported here: datasketch loads SciPy (~60 MB), which the crawl process, the web app and the
-    # CLI need not carry; only the processes that compute signatures do
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """datasketch's affine32 permutations for SEED, h -> a * h + b mod 2^32, drawn as its
+    MinHash._init_permutations draws them (a test checks they are equal): datasketch, and SciPy with
+    it (~60 MB), need not be imported by the processes that compute signatures."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def _minhash(grams: set[str]) -> np.ndarray:

@@ -19,6 +19,12 @@ def seeded(any_db):
     return any_db, seed_archive(any_db, hostile=True)
 
 
+@pytest.fixture
+def seeded_pg(pg_db):
+    """The same archive on PostgreSQL only, for its own retrieval roads."""
+    return pg_db, seed_archive(pg_db, hostile=True)
+
+
 def _titles(result) -> list[str]:
     return [h.title for h in result.hits]
 
@@ -172,12 +178,10 @@ def test_broad_query_ranks_newest_window(seeded, monkeypatch) -> None:
     SearchQuery(q="轴承", sort="date"), SearchQuery(q="轴承"), SearchQuery(region="河南", sort="date"),
     SearchQuery(q="产业", since=date(2025, 1, 1), sort="date"), SearchQuery(until=date(2026, 6, 30)),
     SearchQuery(q="产业", until=date(2026, 6, 30))])
-def test_postgres_slices_and_walk_match_the_full_sort(seeded, monkeypatch, query) -> None:
+def test_postgres_slices_and_walk_match_the_full_sort(seeded_pg, monkeypatch, query) -> None:
     """The date-sliced retrieval (mid-density matches) and the doc_key walk (dense ones) return
     what sorting every match returns."""
-    db, _ = seeded
-    if not db.is_postgres:
-        pytest.skip("PostgreSQL retrieval strategy")
+    db, _ = seeded_pg
     with db.session() as s:
         s.execute(text("ANALYZE search_docs"))
     search_mod._pg_stats_cache.clear()
@@ -211,11 +215,9 @@ def _one_below(db, key):
                         {"k": key if key is not None else 2**62})
 
 
-def test_postgres_few_matches_are_all_ranked(seeded, monkeypatch) -> None:
+def test_postgres_few_matches_are_all_ranked(seeded_pg, monkeypatch) -> None:
     """Up to RANK_ALL matches are ranked all, not just the newest window, whichever road finds them."""
-    db, _ = seeded
-    if not db.is_postgres:
-        pytest.skip("PostgreSQL retrieval strategy")
+    db, _ = seeded_pg
     monkeypatch.setattr(search_mod, "WINDOW", 2)
     monkeypatch.setattr(search_mod, "RANK_WINDOW", 2)
     monkeypatch.setattr(search_mod, "PG_WALK_FACTOR", 1e12)

@@ -716,6 +716,13 @@ def _collapse(candidates: list[_Candidate]) -> list[list[_Candidate]]:
     return list(groups.values())
 
 
+def _region_name(code: str) -> str:
+    from tagging.gazetteer import Gazetteer
+
+    region = Gazetteer.default().get(code)
+    return region.name if region is not None else code
+
+
 def _top(counts: Counter[str], limit: int | None) -> list[tuple[str, int]]:
     """Most frequent first, ties by value (what ORDER BY n DESC, value gives)."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
@@ -727,12 +734,15 @@ def _facets(s: Session, ids: list[int], region: tuple[str, str] | None) -> dict[
     if not ids:
         return out
     postgres = s.get_bind().dialect.name == "postgresql"
-    # The id list travels as one parameter (a JSON array / a PostgreSQL array), not a thousand:
-    # one cached statement instead of a thousand placeholders parsed on every search.
-    ids_param: Any = ids if postgres else json.dumps(ids)
+    # The id list travels as one parameter (a JSON array / a PostgreSQL array literal), not a thousand:
+    # one cached statement instead of a thousand placeholders parsed on every search. The literal is
+    # built here as text: psycopg's list adapter costs ~2 ms per 1,000 ids, for each facet query.
+    ids_param = "{" + ",".join(map(str, ids)) + "}" if postgres else json.dumps(ids)
 
     def _in(column: str) -> str:
-        return f"{column} = ANY(:ids)" if postgres else f"{column} IN (SELECT value FROM json_each(:ids))"
+        if postgres:
+            return f"{column} = ANY(CAST(:ids AS integer[]))"
+        return f"{column} IN (SELECT value FROM json_each(:ids))"
 
     def run(sql: str, **extra: Any) -> list[Any]:
         return s.execute(text(sql), {"ids": ids_param, **extra}).all()
@@ -743,10 +753,11 @@ def _facets(s: Session, ids: list[int], region: tuple[str, str] | None) -> dict[
         code = region[0]
         level = min(_region_level(code) + 1, 3)
         prefix = code[:2] if code.endswith("0000") else code[:4]
-    rows = run(f"SELECT code, MAX(name), COUNT(DISTINCT article_id) AS n FROM article_regions "
+    # (article_id, level, code) only, so the index answers; names come from the gazetteer
+    rows = run(f"SELECT code, COUNT(DISTINCT article_id) AS n FROM article_regions "
                f"WHERE {_in('article_id')} AND level = :level AND code LIKE :prefix "
                "GROUP BY code ORDER BY n DESC, code LIMIT 15", level=level, prefix=prefix + "%")
-    out["region"] = [FacetValue(r[0], r[1], r[2]) for r in rows if not region or r[0] != region[0]]
+    out["region"] = [FacetValue(r[0], _region_name(r[0]), r[1]) for r in rows if not region or r[0] != region[0]]
     # Chains and sectors from one read of article_chains, sources and languages from one read of
     # articles, counted here: each read is a thousand index probes, whatever is done with the rows.
     chains: Counter[str] = Counter()

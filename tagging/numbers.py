@@ -64,7 +64,60 @@ def is_year(raw: str) -> bool:
     return bool(re.fullmatch(r"(19|20)\d\d", raw))
 
 
+# Amounts written in Chinese numerals (三百亿元, 两千万吨, 五个百分点): only before a unit of money,
+# weight, area, energy or percentage points, where a bare 一/十 cannot be part of another word.
+_CN_DIGITS = "零〇一二两三四五六七八九十"
+_ZH_CN = re.compile(
+    r"(?<![" + _CN_DIGITS + r"百千万亿第点])([" + _CN_DIGITS + r"百千万亿]+(?:点[" + _CN_DIGITS + r"]+[百千万亿]*)?)"
+    r"(美元|元|吨|亩|千瓦时|度电|个百分点)")
+_CN_MIN_VALUE = {"pp": 0.0}  # 一元, 五吨: too small to be a target, and 统一元器件 is not an amount
+
+
+def _cn_number(raw: str) -> float | None:
+    if not any(c in _CN_DIGITS for c in raw):
+        return None  # 万元, 亿元 alone: a unit, not an amount
+    import cn2an
+
+    factor = 1.0
+    decimal = re.fullmatch(r"(.+点[^百千万亿]+)([百千万亿]+)", raw)
+    if decimal:  # 一点五亿: cn2an reads 一点五, the multiplier is ours
+        raw, suffix = decimal.groups()
+        if suffix not in ZH_MULT:
+            return None
+        factor = ZH_MULT[suffix]
+    try:
+        return float(cn2an.cn2an(raw, "normal")) * factor  # "normal" reads 两 as well
+    except (ValueError, KeyError, IndexError):  # cn2an raises ValueError on malformed numerals
+        return None
+
+
+def zh_numeral_quantities(text: str) -> list[Quantity]:
+    """Amounts in Chinese numerals followed by a unit, e.g. 三百亿元 = 3e10 CNY."""
+    out: list[Quantity] = []
+    for m in _ZH_CN.finditer(text):
+        value = _cn_number(m.group(1))
+        if value is None:
+            continue
+        unit, factor = ZH_UNITS[m.group(2)]
+        value *= factor
+        if not _finite(value) or value < _CN_MIN_VALUE.get(unit, 10):
+            continue
+        out.append(Quantity(value, unit, m.start(), m.end(), m.group()))
+    return out
+
+
 def zh_quantities(text: str) -> list[Quantity]:
+    """Quantities in Arabic digits (with 万/亿 multipliers) and in Chinese numerals, in text order."""
+    found = _zh_digit_quantities(text)
+    if any(c in text for c in "十百千万亿两"):
+        taken = [(q.start, q.end) for q in found]
+        found += [q for q in zh_numeral_quantities(text)
+                  if not any(q.start < end and start < q.end for start, end in taken)]
+        found.sort(key=lambda q: q.start)
+    return found
+
+
+def _zh_digit_quantities(text: str) -> list[Quantity]:
     out: list[Quantity] = []
     for m in _ZH.finditer(text):
         num, mult, unit = m.group(1), m.group(2), m.group(3)

@@ -46,6 +46,22 @@ def test_en_numbers(raw: str, value: float, unit: str) -> None:
     assert q.value == pytest.approx(value) and q.unit == unit
 
 
+@pytest.mark.parametrize(("raw", "value", "unit"), [
+    ("三百亿元", 3e10, "CNY"), ("两千亿元", 2e11, "CNY"), ("一千二百万吨", 1.2e7, "ton"), ("一点五亿元", 1.5e8, "CNY"),
+    ("五个百分点", 5, "pp"), ("三百亩", 300, "mu"), ("十亿美元", 1e9, "USD"),
+])
+def test_zh_numbers_in_chinese_numerals(raw: str, value: float, unit: str) -> None:
+    (q,) = zh_quantities(raw)
+    assert q.value == pytest.approx(value) and q.unit == unit and q.raw == raw
+
+
+@pytest.mark.parametrize("text", [
+    "统一元器件标准", "万元以下", "打造万亿级产业集群", "第三百元", "一二三亿元", "十十亿元", "单一元素",
+])
+def test_chinese_numeral_lookalikes_are_not_amounts(text: str) -> None:
+    assert zh_quantities(text) == []
+
+
 def test_lost_numbers_yield_nothing() -> None:
     assert en_quantities("output increased% year on year, to not less than%.") == []
     assert zh_quantities("同比增长%，年月日") == []
@@ -58,6 +74,13 @@ def test_target_versus_achieved_zh(tagger: Tagger) -> None:
             "年均增长15%以上，培育营业收入超10亿元企业20家。")
     got = targets(tagger, "某市电子信息产业集群方案印发", text, source_region="430100")
     assert got == {(2e11, "CNY", 2026), (15.0, "%", 2026), (20.0, "count", 2026)}
+
+
+def test_target_in_chinese_numerals(tagger: Tagger) -> None:
+    text = ("会议指出，到2027年，全市新能源汽车产业规模力争突破三千亿元，"
+            "单位工业增加值能耗较2022年下降五个百分点。去年全市新能源汽车产量达到十二万辆。")
+    got = targets(tagger, "某市新能源汽车产业三年行动计划出台", text, source_region="410100")
+    assert (3e11, "CNY", 2027) in got
 
 
 def test_this_year_resolved_against_published_date(tagger: Tagger) -> None:

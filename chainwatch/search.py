@@ -716,6 +716,15 @@ def _collapse(candidates: list[_Candidate]) -> list[list[_Candidate]]:
     return list(groups.values())
 
 
+def warm_up() -> None:
+    """Load what the first search would wait for: jieba's dictionary (about a second) and the
+    gazetteer that names region facets. The web app calls it in a thread as it starts."""
+    from tagging.gazetteer import Gazetteer
+
+    segment.tokenizer()
+    Gazetteer.default()
+
+
 def _region_name(code: str) -> str:
     from tagging.gazetteer import Gazetteer
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -12,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from chainwatch import users
+from chainwatch import search, users
 from chainwatch.context import AppContext
 from webapp import api
 from webapp.auth import Forbidden, NotAuthenticated, csrf_guard, login_url
@@ -31,9 +34,16 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # the first search would otherwise wait a second for jieba's dictionary and the gazetteer
+    threading.Thread(target=search.warm_up, name="cw-warm-up", daemon=True).start()
+    yield
+
+
 def create_app(app_ctx: AppContext) -> FastAPI:
     app = FastAPI(title="chainwatch", version="0.1", openapi_url="/api/openapi.json", docs_url=None,
-                  redoc_url=None, dependencies=[Depends(csrf_guard)],
+                  redoc_url=None, dependencies=[Depends(csrf_guard)], lifespan=lifespan,
                   description="Search the archive of regional industrial-policy news, its events, sources, "
                               "subscribers and digests. Authenticate with the session cookie (send the "
                               "X-CSRF-Token header on changes) or `Authorization: Bearer <API token>`.")

@@ -11,7 +11,7 @@ Chinese paragraph by ``len(text.split(","))``, which is 1 for most of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import lxml.etree
 import lxml.html
@@ -45,7 +45,7 @@ _CONTAINERS = frozenset(["div", "td", "article", "section", "main", "center", "f
 _PARAGRAPH_TAGS = frozenset(["p", "td", "pre", "div", "li", "dd", "blockquote", "font", "span", "section", "article"])
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000]+")
-_SENTENCE_PUNCT = re.compile(r"[，。！？；、,.!?;]")
+_SENTENCE_PUNCT = re.compile(r"[，。！？；、,.!?;\u060c\u061b\u061f\u06d4\u0964]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -69,6 +69,24 @@ def remove_junk(root: HtmlElement) -> None:
         _drop_keep_tail(el)
     for el in list(root.iter(*JUNK_TAGS)):
         _drop_keep_tail(el)
+
+
+_NAMED = lxml.etree.XPath("//body//*[@id or @class]")
+
+
+def drop_named_blocks(root: HtmlElement, words: frozenset[str]) -> None:
+    """Drop, in place, every element whose class or id has one of ``words``
+    (cookie-consent and privacy dialogs: never article text, yet long prose
+    that every extractor may take for the article)."""
+    if not words:
+        return
+    # A substring test first (XPath contains() on every element is ~10x
+    # slower); whole words are then checked by has_class_word.
+    rx = re.compile("|".join(re.escape(w) for w in sorted(words)))
+    for el in _NAMED(root):
+        attrs = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if rx.search(attrs) and el.getparent() is not None and has_class_word(el, words):
+            _drop_keep_tail(el)
 
 
 def _drop_keep_tail(el: lxml.etree._Element) -> None:
@@ -185,6 +203,7 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
         body = root
     stats = _collect_stats(body)
     scores: dict[HtmlElement, float] = {}
+    own: dict[HtmlElement, float] = {}  # each paragraph's own score
     for el in body.iter(*_PARAGRAPH_TAGS):
         text = _own_text(el)
         if len(text) < min_paragraph_chars:
@@ -193,6 +212,7 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
         if st.text and st.link / st.text > 0.5:
             continue
         score = _paragraph_score(text)
+        own[el] = score
         parent = el.getparent()
         if el.tag in ("div", "td", "section", "article") and parent is not None:
             # Text that sits directly in a container: credit the container itself.
@@ -205,13 +225,48 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
             scores[anc] = scores.get(anc, 0.0) + score * weight
             weight = 0.5
             anc = anc.getparent()
-    best, best_score = None, 0.0
-    for el, score in scores.items():
+    def adjusted(el: HtmlElement) -> float:
         st = stats[el]
-        link_density = st.link / st.text if st.text else 1.0
-        adjusted = score * (1.0 - link_density)
-        if adjusted > best_score:
-            best, best_score = el, adjusted
+        return max(scores.get(el, 0.0), own.get(el, 0.0)) * (1.0 - (st.link / st.text if st.text else 1.0))
+
+    best, best_score = None, 0.0
+    for el in scores:
+        score = adjusted(el)
+        if score > best_score:
+            best, best_score = el, score
+    return _widen_to_siblings(best, best_score, adjusted, stats) if best is not None else None
+
+
+# An article split into sections or pages (<section>s, page <div>s), or
+# whose first paragraphs sit beside a wrapper <div> holding the rest, has its
+# paragraphs' credit spread over several siblings; the best one alone is a
+# fragment.  When the siblings of the same kind (_same_kind) together score
+# this share of the best, their parent is taken (readability merges siblings above 0.2 of the top score) ...
+_SIBLING_SHARE = 0.3
+# ... when the common parent is not a link list.
+_WIDEN_MAX_LINK_DENSITY = 0.3
+_WIDEN_LEVELS = 3
+
+
+def _same_kind(sibling: lxml.etree._Element, best: HtmlElement) -> bool:
+    """A further section or page of the same article (same tag and class as
+    the best block), or a plain paragraph beside it; not a differently named
+    block (author box, teaser list) that happens to hold prose."""
+    if sibling.tag == "p":
+        return True
+    return sibling.tag == best.tag and (sibling.get("class") or "") == (best.get("class") or "")
+
+
+def _widen_to_siblings(best: HtmlElement, best_score: float, adjusted: Callable[[HtmlElement], float], stats: dict[HtmlElement, _Stats]) -> HtmlElement:
+    """The parent of ``best`` (repeatedly) while its siblings also score as prose."""
+    for _ in range(_WIDEN_LEVELS):
+        parent = best.getparent()
+        st = stats.get(parent) if parent is not None else None
+        if st is None or not st.text or st.link / st.text > _WIDEN_MAX_LINK_DENSITY:
+            break
+        if sum(adjusted(child) for child in parent if child is not best and _same_kind(child, best)) < _SIBLING_SHARE * best_score:
+            break
+        best = parent
     return best
 
 

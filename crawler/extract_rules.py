@@ -26,6 +26,7 @@ class Rules:
     site_name_meta: tuple[str, ...]
     title_separators: re.Pattern[str]
     noise_class_words: frozenset[str]
+    junk_class_words: frozenset[str]
 
     def is_drop_line(self, line: str) -> bool:
         return any(rx.search(line) for rx in self.drop_line)
@@ -60,4 +61,5 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
         site_name_meta=tuple(s.lower() for s in data["site_name_meta"]),
         title_separators=re.compile(data["title_separators"]),
         noise_class_words=frozenset(w.lower() for w in data["noise_class_words"]),
+        junk_class_words=frozenset(w.lower() for w in data.get("junk_class_words", ())),
     )

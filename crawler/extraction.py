@@ -203,10 +203,31 @@ def _is_cjk(candidates: dict[str, list[str]]) -> bool:
     return len(_CJK.findall(sample)) > 0.3 * max(1, len(sample))
 
 
+# A date or a month-day time in a line: the stamp of a list item or a reply.
+_STAMP = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}|(?<!\d)\d{1,2}[-/月]\d{1,2}日?\s+\d{1,2}:\d{2}")
+# A candidate with at least this many lines, this share of them short and
+# stamped, is a list of stories or forum replies, not an article.
+_LISTING_MIN_LINES = 5
+_LISTING_SHARE = 0.6
+_LISTING_ITEM_CHARS = 150
+
+
+def is_dated_listing(lines: list[str]) -> bool:
+    """True for a list of dated headlines or reply headers ("title【user】08-11 16:58")."""
+    if len(lines) < _LISTING_MIN_LINES:
+        return False
+    stamped = sum(1 for line in lines if len(line) <= _LISTING_ITEM_CHARS and _STAMP.search(line))
+    return stamped >= _LISTING_SHARE * len(lines)
+
+
 def choose_body(candidates: dict[str, list[str]]) -> list[str]:
     """The candidate that agrees best with the others, with a small prior for
     the extractor that is most precise on the page's script.  Candidates
-    named in _VOTERS only vote."""
+    named in _VOTERS only vote; a candidate that is a dated list (of related
+    stories, of forum replies) neither wins nor votes while another is left."""
+    listings = {n for n, lines in candidates.items() if lines and is_dated_listing(lines)}
+    if listings and any(lines and n not in listings and n not in _VOTERS for n, lines in candidates.items()):
+        candidates = {n: lines for n, lines in candidates.items() if n not in listings}
     voters = [n for n, lines in candidates.items() if lines]
     names = [n for n in voters if n not in _VOTERS]
     if not names:
@@ -220,6 +241,20 @@ def choose_body(candidates: dict[str, list[str]]) -> list[str]:
         return sum(_overlap_f1(toks[n], toks[m]) for m in voters if m != n) + prior.get(n, 0.0)
 
     return candidates[max(names, key=agreement)]
+
+
+def choose_clean_body(candidates: dict[str, list[str]], title: str | None, rules: Rules) -> list[str]:
+    """choose_body over the cleaned candidates: boilerplate lines (widgets,
+    disclaimers, related lists) that two extractors both kept must not
+    outvote the one that left them out."""
+    cleaned: dict[tuple[str, ...], list[str]] = {}  # extractors often agree line for line
+    out: dict[str, list[str]] = {}
+    for name, lines in candidates.items():
+        key = tuple(lines)
+        if key not in cleaned:
+            cleaned[key] = clean_lines(lines, title, rules)
+        out[name] = cleaned[key]
+    return choose_body(out)
 
 
 def clean_lines(lines: list[str], title: str | None, rules: Rules) -> list[str]:
@@ -245,7 +280,11 @@ def clean_lines(lines: list[str], title: str | None, rules: Rules) -> list[str]:
     return cut_dated_list_tail(out)
 
 
-_DATED_ITEM = re.compile(r"^.{4,150}?\s(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\)?$")
+# "headline 2022-10-09", "·headline (2005-04-19 10:25AM)", "headline [2022年10月9日 08:30]"
+_DATED_ITEM = re.compile(
+    r"^.{4,150}?\s[(（\[【]?(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
+    r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*[)）\]】]?$"
+)
 
 
 def cut_dated_list_tail(lines: list[str]) -> list[str]:
@@ -311,6 +350,7 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     title = choose_title(root, rules)
     jsonld_date = date_from_jsonld(root)  # read before scripts are dropped
     dom.remove_junk(root)
+    dom.drop_named_blocks(root, rules.junk_class_words)
     lines = page_lines(root)
     title_idxs = find_title_lines(lines, title)
     title_idx = title_idxs[0] if title_idxs else None
@@ -320,7 +360,7 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     finally:
         reset_day_first(token)
 
-    body = clean_lines(choose_body(body_candidates(root, url, rules, title)), title, rules)
+    body = choose_clean_body(body_candidates(root, url, rules, title), title, rules)
     text = dom.lines_to_text(body)
     near_title = [ln.text for ln in lines[title_idx : title_idx + 8]] if title_idx is not None else []
     author = find_author([*near_title, *body[:2]], rules)

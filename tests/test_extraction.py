@@ -297,3 +297,123 @@ def test_headline_vote_breaks_a_tie_and_is_never_the_body_itself() -> None:
     assert choose_body(candidates) == article + teasers
     assert choose_body({**candidates, "headline": article}) == article
     assert choose_body({"headline": article}) == []
+
+
+# --------------------------------------------------------------------------
+# sectioned articles, consent dialogs, dated lists, boilerplate lines
+
+
+def test_article_split_into_sections_is_kept_whole_and_consent_dialog_dropped() -> None:
+    from crawler import extract_dom as dom
+
+    html = load("sectioned_consent_en.html")
+    root = dom.parse(html)
+    dom.remove_junk(root)
+    for el in root.xpath("//*[@id='onetrust-consent-sdk']"):
+        dom.drop(el)
+    best = dom.density_candidate(root)
+    assert best is not None and best.get("class") == "story__body"
+
+    text = extract(html, "https://news.example.com/a")["text"]
+    assert text.startswith("The Port of Example will add two berths")
+    assert "Unions welcomed the plan" in text and "Supplier Delta Materials" in text
+    assert "cookie" not in text.lower() and "Chip fab" not in text
+
+
+def test_sibling_teasers_under_a_link_list_do_not_widen_the_body() -> None:
+    from crawler import extract_dom as dom
+
+    prose = "<p>" + "The plant will make cathode material for three battery factories in the region, officials said. " * 3 + "</p>"
+    teaser = "<li><a href='/x'>" + "Another story about a different battery plant somewhere else, with a long link title. " * 2 + "</a><p>Short teaser text, with commas, for it.</p></li>"
+    html = f"<html><body><div id='main'><div class='art'>{prose * 3}</div><ul class='more'>{teaser * 8}</ul></div></body></html>"
+    best = dom.density_candidate(dom.parse(html))
+    assert best is not None and best.get("class") == "art"
+
+
+def test_arabic_script_sentence_marks_count_as_prose() -> None:
+    from crawler import extract_dom as dom
+
+    urdu = "<p>" + "دریا کے کنارے شہر آباد ہوا، لوگ یہاں کام کرتے ہیں، بچے اسکول جاتے ہیں۔ " * 4 + "</p>"
+    menu = "".join(f"<p>Menu item {i} news sport weather video</p>" for i in range(12))
+    html = f"<html><body><div class='side'><div>{menu}</div></div><div class='main'><div class='article'>{urdu * 3}</div></div></body></html>"
+    best = dom.density_candidate(dom.parse(html))
+    assert best is not None and best.get("class") == "article"
+
+
+def test_related_reports_stamped_with_times_and_close_links_are_cut() -> None:
+    from crawler.extract_rules import load_rules
+    from crawler.extraction import clean_lines
+
+    article = [f"开发区今年新签约高端装备项目{n}个，配套企业陆续入驻，产业集群初具规模。" * 3 for n in "一二三四"]
+    tail = [
+        "发送给朋友",
+        "发表评论",
+        "打印本文",
+        "·园区新材料项目投产 (2005-04-27 14:32PM)",
+        "·装备产业集群再添新军 (2005-04-19 10:25AM)",
+        "·开发区召开产业链推进会 [2005-04-18 09:03]",
+        "返回页首 | 关闭窗口",
+    ]
+    assert clean_lines(article + tail, None, load_rules()) == article
+    assert clean_lines([*article, "相关报道：", *tail[3:]], None, load_rules()) == article
+
+
+def test_forum_reply_list_is_not_the_body() -> None:
+    from crawler.extraction import choose_body, is_dated_listing
+
+    post = ["你知道园区为什么要引进配套企业吗？", "配套企业就近供货，运输成本下降三成，这是产业链招商的好处。"]
+    replies = [f"回复第{i}条，说得好【网友{i}】08-1{i} 16:5{i} 13{i}字 [140/0]" for i in range(7)]
+    assert is_dated_listing(replies) and not is_dated_listing(post)
+    assert choose_body({"trafilatura": post + replies, "density": replies, "readability": post}) == post
+    # a page that is nothing but a list keeps it
+    assert choose_body({"density": replies, "readability": replies[:5]}) == replies
+
+
+def test_widget_ad_disclaimer_and_social_lines_dropped() -> None:
+    from crawler.extract_rules import load_rules
+    from crawler.extraction import clean_lines
+
+    rules = load_rules()
+    prose = [f"The port will add {n} berths for cathode material shipments, the port authority said on Thursday." for n in ("two", "three", "four", "five")]
+    lines = ["举报", "用微信扫码二维码", *prose[:2], "Advertisement", "Image 2 of 5", "Photo: Jane Doe, AP",
+             "Related: Steel prices fall again", "Baca juga: Harga baja turun lagi", "CLICK HERE TO GET THE APP", *prose[2:],
+             "Get the latest news delivered straight to your inbox. Sign up for our newsletters.",
+             "Follow Example News on Facebook, X and Instagram.", "Related Topics", "Steel prices fall"]
+    assert clean_lines(lines, None, rules) == prose
+    assert clean_lines([*prose, "特别声明：以上内容为用户上传，本平台仅提供信息存储服务。", "Notice: the content above"], None, rules) == prose
+    kept = ["扫码支付已经普及，市民出行更加便利。", "Follow the money on Twitter is hard to do, analysts say.",
+            "About two million readers signed up for its newsletter last year, the company said."]
+    assert clean_lines(kept + prose, None, rules) == kept + prose
+
+
+def test_shared_boilerplate_does_not_outvote_the_clean_candidate() -> None:
+    from crawler.extract_rules import load_rules
+    from crawler.extraction import choose_body, choose_clean_body
+
+    article = [f"苹果公司周二表示，计划要求法官驳回第{n}项诉讼，称其面临激烈竞争。" for n in "一二三"]
+    junk = ["举报", "用微信扫码二维码"]
+    notice = ["特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台用户上传并发布，本平台仅提供信息存储服务。",
+              "Notice: The content above (including the pictures and videos if any) is uploaded and posted by a user."]
+    candidates = {"trafilatura": junk + article + notice, "readability": junk + article + notice[:1], "density": article}
+    assert choose_body(candidates) != article
+    assert choose_clean_body(candidates, None, load_rules()) == article
+
+
+def test_lead_paragraphs_beside_the_wrapper_of_the_rest_are_kept() -> None:
+    from crawler import extract_dom as dom
+
+    lead = "".join(f"<p>Lead paragraph {n} of the story says the plant opened on Monday, and that it employs 300 people.</p>" for n in (1, 2))
+    rest = "".join(f"<p>Paragraph {n} adds detail, quotes an official, and explains what the plant will make next year.</p>" for n in range(3, 8))
+    html = f"<html><body><div class='menu'><a href='/'>Home</a></div><div class='body'>{lead}<div class='wall'>{rest}</div></div></body></html>"
+    best = dom.density_candidate(dom.parse(html))
+    assert best is not None and best.get("class") == "body"
+
+
+def test_author_box_beside_the_article_does_not_widen_the_body() -> None:
+    from crawler import extract_dom as dom
+
+    story = "".join(f"<p>Paragraph {n} of the story, with a quote, a figure and a date, explains the new plant.</p>" for n in range(6))
+    bio = "<p>Jane Doe is a reporter who covers energy, industry and trade, and has written for many papers.</p>" * 3
+    html = f"<html><body><div class='col'><div class='news-content'>{story}</div><div class='news-content-bottom'>{bio}</div></div></body></html>"
+    best = dom.density_candidate(dom.parse(html))
+    assert best is not None and best.get("class") == "news-content"

@@ -18,6 +18,7 @@ from typing import Any
 
 from scrapy.settings import Settings
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chainwatch.config import Config
 from chainwatch.context import AppContext
@@ -32,6 +33,33 @@ class CrawlBusy(RuntimeError):
 
 class DistributedUnavailable(RuntimeError):
     """A distributed crawl cannot start: no PostgreSQL database or no Redis."""
+
+
+def sources_left_unfinished(session: Session, source_ids: list[int], own_run_id: int = 0) -> set[int]:
+    """Which of ``source_ids`` had their newest earlier crawl end unfinished (killed, database full or
+    away, stopped): its listing walk may have stopped halfway, with articles deeper down neither
+    stored nor remembered, so the next crawl pages through their listings past known pages.
+
+    Per source, so that a ``crawl --source A`` that finishes does not hide that a killed crawl of
+    every source left B and C halfway. A run records its sources as it starts; a run with none
+    recorded (an older version's, or killed before it could) counts for every source. Only the
+    newest 50 runs are looked at.
+    """
+    runs = session.execute(select(CrawlRun.id, CrawlRun.status).where(
+        CrawlRun.id != own_run_id, CrawlRun.status != "running").order_by(CrawlRun.id.desc()).limit(50)).all()
+    covered: dict[int, set[int]] = {}
+    for run_id, source_id in session.execute(select(CrawlRunSource.run_id, CrawlRunSource.source_id)
+                                             .where(CrawlRunSource.run_id.in_([r[0] for r in runs]))):
+        covered.setdefault(run_id, set()).add(source_id)
+    seen: set[int] = set()
+    unfinished: set[int] = set()
+    for run_id, status in runs:  # newest first: each source's newest run decides
+        for source_id in covered.get(run_id) or source_ids:
+            if source_id not in seen:
+                seen.add(source_id)
+                if status != "finished":
+                    unfinished.add(source_id)
+    return unfinished & set(source_ids)
 
 
 def scrapy_settings(config: Config, *, progress: bool = False, distributed: bool = False,

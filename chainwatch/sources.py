@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from chainwatch.context import AppContext
 from chainwatch.netguard import UnsafeURLError, check_url
 from storage.db import Database
-from storage.models import Article, CrawlError, CrawlRunSource, Source, UrlState
+from storage.models import Article, CrawlError, CrawlRun, CrawlRunSource, Source, UrlState
 from storage.timeutil import as_utc
 
 # Fields a user may set on a source, with how to read them from text (CLI, YAML, forms).
@@ -295,7 +295,9 @@ def source_health(db: Database) -> list[dict[str, Any]]:
         counts = dict(s.execute(select(Article.source_id, func.count()).group_by(Article.source_id)).all())
         out = []
         for src in s.scalars(select(Source).order_by(Source.key)):
-            recent = s.scalars(select(CrawlRunSource).where(CrawlRunSource.source_id == src.id)
+            # runs that ended: a running or killed run's row holds zeros, not what happened
+            recent = s.scalars(select(CrawlRunSource).join(CrawlRun, CrawlRun.id == CrawlRunSource.run_id)
+                               .where(CrawlRunSource.source_id == src.id, CrawlRun.status.in_(("finished", "failed")))
                                .order_by(CrawlRunSource.run_id.desc()).limit(100)).all()
             last = recent[0] if recent else None
             failures = 0

@@ -105,7 +105,7 @@ class CrawlRunRecorder:
         sources = getattr(spider, "sources", {})
         for source_id, spec in sources.items():
             figures = {k: int(stats.get(f"chainwatch/source/{spec.key}/{k}", 0)) for k in SOURCE_KEYS}
-            session.add(CrawlRunSource(
+            session.merge(CrawlRunSource(  # the spider recorded the row with zeros as it started
                 run_id=run.id, source_id=source_id, pages_fetched=figures["pages"],
                 not_modified=figures["not_modified"], new_articles=figures["new"],
                 duplicates=figures["duplicates"], errors=figures["errors"]))

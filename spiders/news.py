@@ -24,12 +24,13 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from chainwatch.archive import known_urls
+from chainwatch.crawling import sources_left_unfinished
 from crawler import feeds, listing
 from crawler.encoding import decode_html
 from crawler.items import PageItem
 from crawler.resources import resources
 from crawler.urls import canonical_url, same_site
-from storage.models import CrawlRun, Source, UrlState
+from storage.models import CrawlRunSource, Source, UrlState
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class NewsSpider(scrapy.Spider):
         self.sources: dict[int, SourceSpec] = {}
         self.crawl_log = CrawlLog()
         self.seeded = False
-        self.resume = False  # the last crawl did not finish: page through listings even past known pages
+        # sources whose last crawl did not finish: page through their listings even past known pages
+        self.resume: set[int] = set()
 
     # ---------------------------------------------------------------- start
     def load_sources(self) -> list[SourceSpec]:
@@ -109,22 +111,26 @@ class NewsSpider(scrapy.Spider):
 
         return resources(self.crawler).db.run(query)
 
-    def last_crawl_unfinished(self) -> bool:
-        """Whether the newest earlier crawl ended unfinished (killed, database full or away, stopped): its
-        listing walk may have stopped halfway, with articles deeper down neither stored nor remembered."""
+    def unfinished_sources(self, source_ids: list[int]) -> set[int]:
         own = self.settings.getint("CHAINWATCH_RUN_ID", 0) or getattr(self, "run_id", None) or 0
+        return resources(self.crawler).db.run(lambda s: sources_left_unfinished(s, source_ids, own))
 
-        def query(session: Any) -> bool:
-            status = session.scalar(select(CrawlRun.status).where(CrawlRun.id != own, CrawlRun.status != "running")
-                                    .order_by(CrawlRun.id.desc()).limit(1))
-            return status not in (None, "finished")
+    def record_sources(self, source_ids: list[int]) -> None:
+        """This run's sources, recorded as it starts (with zero figures until it ends)."""
+        run_id = getattr(self, "run_id", None)
+        if not run_id or not source_ids:
+            return
 
-        return resources(self.crawler).db.run(query)
+        def work(session: Any) -> None:
+            session.add_all(CrawlRunSource(run_id=run_id, source_id=sid) for sid in source_ids)
+
+        resources(self.crawler).db.run(work)
 
     async def start(self) -> AsyncIterator[Any]:
         res = resources(self.crawler)
         specs = await res.in_db(self.load_sources)
-        self.resume = await res.in_db(self.last_crawl_unfinished)
+        self.resume = await res.in_db(self.unfinished_sources, [s.id for s in specs])
+        await res.in_db(self.record_sources, [s.id for s in specs])
         if self.source_keys:
             missing = set(self.source_keys) - {s.key for s in specs}
             if missing:
@@ -230,7 +236,7 @@ class NewsSpider(scrapy.Spider):
             yield request
         page_no = response.meta.get("page_no", 1)
         limit = spec.max_pages or self.settings.getint("CHAINWATCH_MAX_PAGES", 20)
-        if page.next_url and (new or self.resume) and page_no < limit:
+        if page.next_url and (new or spec.id in self.resume) and page_no < limit:
             yield Request(page.next_url, callback=self.parse_listing, errback=self.on_error,
                           meta={"source_id": spec.id, "cache": True, "page_no": page_no + 1,
                                 "section": response.meta.get("section")})

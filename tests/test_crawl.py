@@ -213,3 +213,43 @@ def test_second_crawl_at_once_is_refused(tmp_path: Path) -> None:
     assert proc.returncode == 75
     assert "another crawl is running" in proc.stderr and "another-host:1234" in proc.stderr
     app.close()
+
+
+def test_sources_left_unfinished_are_decided_per_source(any_db) -> None:
+    """A killed crawl of every source, then a finished crawl of one: the others still count as cut
+    short (their listings are walked to the end by the next crawl), the finished one does not."""
+    from chainwatch.crawling import sources_left_unfinished
+    from storage.models import CrawlRun, CrawlRunSource, Source
+
+    with any_db.session() as s:
+        a, b, c = (Source(key=k, name=k, home_url=f"https://{k}.example.cn/") for k in "abc")
+        s.add_all([a, b, c])
+        s.flush()
+        ids = [a.id, b.id, c.id]
+        old = CrawlRun(status="finished")  # long ago, every source, before runs recorded their sources
+        killed = CrawlRun(status="killed")
+        s.add_all([old, killed])
+        s.flush()
+        s.add_all(CrawlRunSource(run_id=killed.id, source_id=i) for i in ids)
+        only_a = CrawlRun(status="finished")
+        s.add(only_a)
+        s.flush()
+        s.add(CrawlRunSource(run_id=only_a.id, source_id=a.id))
+        running = CrawlRun(status="running")  # this crawl
+        s.add(running)
+        s.flush()
+        own = running.id
+    with any_db.session() as s:
+        assert sources_left_unfinished(s, ids, own) == {ids[1], ids[2]}
+        assert sources_left_unfinished(s, [ids[0]], own) == set()
+    with any_db.session() as s:  # a later crawl of every source finishes: nothing left
+        done = CrawlRun(status="finished")
+        s.add(done)
+        s.flush()
+        s.add_all(CrawlRunSource(run_id=done.id, source_id=i) for i in ids)
+    with any_db.session() as s:
+        assert sources_left_unfinished(s, ids, own) == set()
+    with any_db.session() as s:  # killed before it recorded its sources: counts for every source
+        s.add(CrawlRun(status="killed"))
+    with any_db.session() as s:
+        assert sources_left_unfinished(s, ids, own) == set(ids)

@@ -174,7 +174,8 @@ def test_a_killed_worker_loses_nothing(tmp_path: Path, postgres_url: str, pg_db:
     import redis
 
     server = redis.Redis.from_url(redis_url)
-    with DemoWeb(latency_ms=400) as web:
+    # slow enough that the victim is still downloading when it is killed, however fast the pipeline
+    with DemoWeb(latency_ms=900) as web:
         envs = [worker_env(tmp_path / f"home{i}", postgres_url, redis_url, redis_prefix,
                            CHAINWATCH_CRAWL_CONCURRENCY_PER_DOMAIN="2") for i in (1, 2)]
         add_demo_sources(crawl_env(tmp_path / "admin", postgres_url), web).close()
@@ -188,12 +189,16 @@ def test_a_killed_worker_loses_nothing(tmp_path: Path, postgres_url: str, pg_db:
         while time.monotonic() < deadline and victim.poll() is None:
             for key in server.scan_iter(match=f"{redis_prefix}:*:inflight:*:{victim.pid}:*"):
                 held = [f for f in server.hkeys(key) if f != b"seeding" and b"parse_article" in f]
-            if len(held) >= 2 and len(stored(pg_db)) >= 3:
+            if len(held) >= 2 and len(stored(pg_db)) >= 1:
                 break
             time.sleep(0.05)
         assert held and victim.poll() is None, "the victim never held article requests"
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
+        # what it held as it died (the scan above may have seen requests it finished and swept since)
+        held = [f for key in server.scan_iter(match=f"{redis_prefix}:*:inflight:*:{victim.pid}:*")
+                for f in server.hkeys(key) if f != b"seeding"]
+        assert held, "the victim held nothing when it died; the test proves nothing"
         summary = result(survivor, logs[1])
 
         expected = {path(a.url) for a in web.articles()}
@@ -201,7 +206,7 @@ def test_a_killed_worker_loses_nothing(tmp_path: Path, postgres_url: str, pg_db:
         assert set(counts) == expected, f"lost: {sorted(expected - set(counts))}"
         assert all(n == 1 for n in counts.values())
         assert summary["status"] == "finished"
-        assert summary["distributed"]["recovered"] >= len(held)
+        assert summary["distributed"]["recovered"] >= len(held)  # re-queued by the survivor, none lost
         fetched = article_fetches(web)
         print(f"\nkilled holding {len(held)} article requests; survivor re-queued "
               f"{summary['distributed']['recovered']}, fetched {summary['pages']} pages; "

@@ -65,7 +65,8 @@ _PRIOR_CJK = {"readability": 0.1, "density": 0.05}
 _PRIOR_OTHER = {"trafilatura": 0.1}
 # The density extractor run inside the headline's container: it breaks ties
 # between a short article and the long teaser blocks around it, but is never
-# the body itself (it misses text that sits beside the headline's box).
+# the body itself (it misses text that sits beside the headline's box), and
+# votes on CJK pages only.
 _VOTERS = frozenset({"headline"})
 _WEAK_META_NAMES = ("date", "article:modified_time", "dc.date", "dcterms.date")
 
@@ -234,7 +235,13 @@ def choose_body(candidates: dict[str, list[str]]) -> list[str]:
         return []
     if len(names) == 1:
         return candidates[names[0]]
-    prior = _PRIOR_CJK if _is_cjk({n: candidates[n] for n in names}) else _PRIOR_OTHER
+    cjk = _is_cjk({n: candidates[n] for n in names})
+    prior = _PRIOR_CJK if cjk else _PRIOR_OTHER
+    if not cjk:
+        # The headline box's vote helps Chinese portal pages (a short article
+        # among long teaser blocks); on alphabetic pages it mostly doubles the
+        # density extractor's vote against trafilatura, the more precise there.
+        voters = [n for n in voters if n not in _VOTERS]
     toks = {n: _tokens("\n".join(candidates[n])) for n in voters}
 
     def agreement(n: str) -> float:

@@ -417,3 +417,14 @@ def test_author_box_beside_the_article_does_not_widen_the_body() -> None:
     html = f"<html><body><div class='col'><div class='news-content'>{story}</div><div class='news-content-bottom'>{bio}</div></div></body></html>"
     best = dom.density_candidate(dom.parse(html))
     assert best is not None and best.get("class") == "news-content"
+
+
+def test_headline_box_votes_on_cjk_pages_only() -> None:
+    from crawler.extraction import choose_body
+
+    article = ["The plant opened on Monday and employs 300 people, the company said.", "It will make cathode material."]
+    extra = ["Watch the opening ceremony of the new plant in our video, recorded by our team on Monday."]
+    candidates = {"trafilatura": article, "readability": article + extra, "density": article + extra}
+    assert choose_body(candidates) == article + extra
+    # on an alphabetic page the headline box does not add a third vote for the density extractor
+    assert choose_body({"trafilatura": article + extra, "readability": article, "density": article, "headline": article + extra}) == article

@@ -428,3 +428,25 @@ def test_headline_box_votes_on_cjk_pages_only() -> None:
     assert choose_body(candidates) == article + extra
     # on an alphabetic page the headline box does not add a third vote for the density extractor
     assert choose_body({"trafilatura": article + extra, "readability": article, "density": article, "headline": article + extra}) == article
+
+
+def test_wiki_infobox_navbox_references_and_edit_links_left_out_of_the_density_body() -> None:
+    from crawler import extract_dom as dom
+    from crawler.extract_rules import load_rules
+    from crawler.extraction import _density_lines
+
+    prose = "".join(f"<p>新区第{n}期规划于2017年公布，重点发展高端制造、新材料和数字经济，配套建设交通、教育和医疗设施。</p>" for n in range(1, 6))
+    html = (
+        "<html><body><div id='content'><h1>示例新区</h1><div class='mw-parser-output'>"
+        "<table class='infobox'><tr><th>设立时间</th><td>2017年4月1日，由国务院批复设立、河北省管理。</td></tr>"
+        "<tr><th>面积</th><td>1770平方公里，含三个县、一个开发区。</td></tr></table>"
+        f"<h2>历史沿革<span class='mw-editsection'>[编辑]</span></h2>{prose}"
+        "<div class='navbox'>示例省的国家级新区：甲新区、乙新区、丙新区，以及在建的丁新区。</div>"
+        "<ol class='references'><li>新区规划纲要全文，人民日报，2018年4月21日。</li></ol>"
+        "</div></div></body></html>"
+    )
+    root = dom.parse(html)
+    lines, _ = _density_lines(root, load_rules(), "示例新区")
+    text = "\n".join(lines)
+    assert "新区第1期规划" in text and "新区第5期规划" in text and "历史沿革" in text
+    assert "1770平方公里" not in text and "[编辑]" not in text and "丁新区" not in text and "人民日报" not in text

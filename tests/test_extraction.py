@@ -452,13 +452,13 @@ def test_wiki_infobox_navbox_references_and_edit_links_left_out_of_the_density_b
     assert "1770平方公里" not in text and "[编辑]" not in text and "丁新区" not in text and "人民日报" not in text
 
 
-def test_visitor_counter_and_video_player_controls_dropped() -> None:
+def test_location_label_visitor_counter_and_video_player_controls_dropped() -> None:
     from crawler.extract_rules import load_rules
     from crawler.extraction import clean_lines
 
     prose = [f"开发区今年新签约高端装备项目{n}个，配套企业陆续入驻，产业集群初具规模。" for n in "一二三四"]
     player = ["00:00/01:45", "1.5X", "0.75x", "100%", "480P", "高清", "超清", "循环播放", "跳过片头"]
-    lines = [*player, *prose[:2], "您是本文第 154 个阅览者", *prose[2:]]
+    lines = ["发布于：北京市", *player, *prose[:2], "您是本文第 154 个阅览者", *prose[2:], "IP属地：广东"]
     assert clean_lines(lines, None, load_rules()) == prose
-    kept = ["园区产值增长15%，达到1200亿元。", "高清视频监控系统已覆盖全部园区。"]
+    kept = ["园区产值增长15%，达到1200亿元。", "高清视频监控系统已覆盖全部园区。", "发布于：北京市的一篇报道称，园区产值增长15%。"]
     assert clean_lines(kept + prose, None, load_rules()) == kept + prose

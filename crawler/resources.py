@@ -60,23 +60,27 @@ class Resources:
         return await asyncio.get_running_loop().run_in_executor(self.db_executor, fn, *args)
 
     async def in_cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.cpu_executor is None:
-            self.cpu_executor, self.cpu_ready = start_cpu_executor(self.cpu_processes)
-        executor = self.cpu_executor
-        try:
-            if self.cpu_ready is not None and not self.cpu_ready.done():
-                await asyncio.wrap_future(self.cpu_ready)
-            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory, a crash in a C extension on some page): the
-            # pages it held fail this time and are fetched again by the next crawl; new pages get
-            # a fresh pool.
-            if executor is self.cpu_executor:
-                self._restarts += 1
-                log.warning("an extraction worker process died; starting a new pool (restart %d)", self._restarts)
-                executor.shutdown(wait=False, cancel_futures=True)
+        for attempt in (1, 2):
+            if self.cpu_executor is None:
                 self.cpu_executor, self.cpu_ready = start_cpu_executor(self.cpu_processes)
-            raise
+            executor, ready = self.cpu_executor, self.cpu_ready
+            try:
+                if ready is not None and not ready.done():
+                    await asyncio.wrap_future(ready)
+                return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory, a crash in a C extension on some page): the
+                # pool is replaced and the pages it held are tried once more there; a page that
+                # kills the new pool too fails, and the next crawl fetches it again.
+                if executor is self.cpu_executor:
+                    self._restarts += 1
+                    log.warning("an extraction worker process died; starting a new pool (restart %d)",
+                                self._restarts)
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self.cpu_executor, self.cpu_ready = start_cpu_executor(self.cpu_processes)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self.cpu_executor is not None:

@@ -204,14 +204,22 @@ def slow_sites(demo) -> Iterator[DemoWeb]:
 # ---------------------------------------------------------------- 1. killed in the middle
 
 
-def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites, tmp_path: Path) -> None:
-    web = slow_sites
+def crawl_with_two_workers_under_way(demo, tmp_path: Path) -> tuple[Path, Path, dict[str, str], Database,
+                                                                      subprocess.Popen[str]]:
+    """A crawl of the slow demo sites with two extraction workers, past its first stored article:
+    (home, SQLite file, env, database, the crawl process)."""
     home, db_file = fresh_home(demo, tmp_path)
     env = crawl_env(home, **SLOW, CHAINWATCH_CRAWL_CPU_PROCESSES="2")
     db = open_database(f"sqlite:///{db_file}")
-    total = len(web.articles())
     proc = start_cli(env, "crawl", "--quiet", "--json")
     wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
+    return home, db_file, env, db, proc
+
+
+def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites, tmp_path: Path) -> None:
+    web = slow_sites
+    home, db_file, env, db, proc = crawl_with_two_workers_under_way(demo, tmp_path)
+    total = len(web.articles())
     workers = worker_processes(home)
     assert len(workers) >= 3, "expected a fork server and two extraction workers"  # CPU_PROCESSES=2
     proc.send_signal(signal.SIGKILL)
@@ -245,12 +253,8 @@ def test_crawl_killed_with_sigkill_is_finished_by_the_next_run(demo, slow_sites,
 def test_extraction_workers_killed_mid_crawl_the_crawl_goes_on_and_the_next_run_completes(
         demo, slow_sites, tmp_path: Path) -> None:
     web = slow_sites
-    home, db_file = fresh_home(demo, tmp_path)
-    env = crawl_env(home, **SLOW, CHAINWATCH_CRAWL_CPU_PROCESSES="2")
-    db = open_database(f"sqlite:///{db_file}")
+    home, _db_file, env, db, proc = crawl_with_two_workers_under_way(demo, tmp_path)
     total = len(web.articles())
-    proc = start_cli(env, "crawl", "--quiet", "--json")
-    wait_for(lambda: article_count(db) >= 1, 60, "the first articles to be stored", proc)
     first_pool = worker_processes(home)
     server = {pid for pid in first_pool if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
               == str(proc.pid)}

@@ -151,6 +151,9 @@ def test_article_page_highlights_evidence(web) -> None:
     assert '<mark class="mark-event" title="event: target"' in r.text
     assert 'class="mark-chain"' in r.text or "mark-chain" in r.text
     assert "河南省工业和信息化厅" in r.text  # the story's other source
+    assert "轴承产业产值：500亿元（2025）" in r.text  # stored as 5e10 CNY, shown as a reader writes it
+    r = c.get(f"/articles/{web.seeded.articles['en-bearing']}", headers={"accept-language": "en-US"})
+    assert "bearing output: 50 billion yuan" in r.text and "e+10" not in r.text
     assert c.get("/articles/999999").status_code == 404
     assert c.get("/articles/abc").status_code == 422
 
@@ -165,7 +168,8 @@ def test_events_tables_charts_and_csv(web) -> None:
     r = c.get("/events", params={"type": "alliance", "region": "河南", "since": "2025-10-01"})
     assert "宁波" not in r.text.split("<table")[1] and "洛阳轴承产业联盟" in r.text
     r = c.get("/events", params={"type": "target"})
-    assert "各地区量化目标数" in r.text and "500" in r.text and "孟津区" in r.text
+    assert "各地区量化目标数" in r.text and "500亿元" in r.text and "30家" in r.text and "孟津区" in r.text
+    assert "e+10" not in r.text
     r = c.get("/events", params={"type": "target", "year": "2026"})
     assert "规模以上轴承企业" in r.text and "机器人" not in r.text.split("<table")[1]
     r = c.get("/events", params={"type": "bogus"})

@@ -70,6 +70,12 @@ def _context(request: Request) -> dict[str, Any]:
             return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
         return value.isoformat()
 
+    def quantity(value: float | None, unit: str | None, metric: str | None = None) -> str:
+        """3300亿元 / 330 billion yuan, as the digest writes it (not 3.3e+11CNY)."""
+        from digests.numbers import format_quantity
+
+        return format_quantity(value, unit, "en" if lang == "en" else "zh", metric)
+
     def safe_url(url: str | None) -> str:
         """Crawled links are data: only http(s) ones become clickable (no javascript: URLs)."""
         return url if url and url.lower().startswith(("http://", "https://")) else "#"
@@ -81,7 +87,7 @@ def _context(request: Request) -> dict[str, Any]:
     return {
         "lang": lang, "t": t, "label": label, "EVENT_LABELS": EVENT_LABELS, "ROLE_LABELS": ROLE_LABELS,
         "LANG_LABELS": LANG_LABELS, "STRATEGY_LABELS": STRATEGY_LABELS, "chain_label": chain_label,
-        "fmt_dt": fmt_dt, "url_with": url_with, "safe_url": safe_url,
+        "fmt_dt": fmt_dt, "quantity": quantity, "url_with": url_with, "safe_url": safe_url,
         "user": principal.user if principal else None,
         "csrf_token": principal.csrf if principal and principal.csrf else getattr(request.state, "pre_csrf", ""),
         "path": request.url.path,

@@ -42,6 +42,13 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 COOKIES_ENABLED = False
+# Items processed at once per response. Scrapy (2.13+) starts this many asyncio tasks for every
+# response whose callback returns anything and keeps them all until the response's last item has
+# gone through the pipelines; with the default 100, an article (one item) cost 100 tasks, ~1 ms of
+# CPU to create, and ~280 articles waiting in the pipelines kept ~28,000 finished tasks alive for
+# the garbage collector to walk (full collections: 2.0 s per 1,000 pages, 0.9 s with 4). Callbacks
+# yield one item at most (articles); requests are scheduled synchronously, whatever this value.
+CONCURRENT_ITEMS = 4
 # Conditional requests through Scrapy's HTTP cache (crawler.httpcache): feeds, sitemaps and listing pages.
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.httpcache.EntryPagePolicy"

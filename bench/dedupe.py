@@ -21,8 +21,9 @@ would charge PostgreSQL's planning to every one. Two kinds of incoming article:
 The archive is filled with bulk inserts (SQLite executemany, PostgreSQL COPY) of
 realistic rows: ~1,000-character texts (text and text_normalized), titles, URLs,
 dates over eight years, languages, stories, figures drawn from the same distribution
-as the incoming articles' (so fact pairs collide as they do in practice), and 32 band
-rows per article plus its fact-pair rows. A few thousand "anchor" articles get real
+as the incoming articles' (so fact pairs collide as they do in practice), 32 band
+rows per article plus its fact-pair rows, and its article_signatures row (story, source,
+language, date, signature, figures: what store_page writes beside the article). A few thousand "anchor" articles get real
 signatures of real or synthetic texts; the other rows get random MinHash signatures
 (computing real ones costs ~3 ms an article: about an hour per 10^6) and random band
 buckets (uniform 64-bit keys, as blake2b makes them), so the index has the same size and
@@ -179,10 +180,13 @@ ARTICLE_COLS = ("id", "source_id", "url", "canonical_url", "final_url", "title",
                 "language", "text", "text_normalized", "content_hash", "minhash", "facts", "story_id",
                 "relevant")
 STORY_COLS = ("id", "first_article_id", "title", "published", "article_count", "created_at")
+SIGNATURE_COLS = ("article_id", "story_id", "source_id", "language", "published", "minhash", "facts")
 
 
 def rows(first_id: int, last_id: int, anchors: list[tuple[str, str, str]], base: str, seed: int):
-    """(stories, articles, bands) rows for ids first_id..last_id; ids 1..len(anchors) are the anchors."""
+    """(stories, articles, signatures, bands) rows for ids first_id..last_id; ids 1..len(anchors) are the
+    anchors. A signature row repeats its article's story, source, language prefix, date, MinHash and
+    figures, as archive.store_page writes it."""
     rnd = random.Random(seed * 1_000_003 + first_id)
     rng = np.random.default_rng(seed * 1_000_003 + first_id)
     span = (END - START).total_seconds()
@@ -192,7 +196,7 @@ def rows(first_id: int, last_id: int, anchors: list[tuple[str, str, str]], base:
     # (hashing 32 bands costs ~75 us an article); no incoming signature can hit them either way.
     buckets = rng.integers(-2**63, 2**63 - 1, size=(n, dedupe.BANDS), dtype=np.int64).tolist()
     band_ids = list(range(dedupe.BANDS))
-    stories, arts, bands = [], [], []
+    stories, arts, sigs, bands = [], [], [], []
     for i, aid in enumerate(range(first_id, last_id + 1)):
         published = START + timedelta(seconds=rnd.random() * span)
         src = 1 + aid % SOURCES
@@ -214,11 +218,13 @@ def rows(first_id: int, last_id: int, anchors: list[tuple[str, str, str]], base:
             keys = list(zip(band_ids, buckets[i], strict=True))
         url = f"https://s{src}.example.cn/{published:%Y%m}/t{aid}.html"
         stories.append((aid, aid, title, published, 1, published))
+        facts_json = json.dumps(list(facts)) if facts else None
         arts.append((aid, src, url, url, url, title, published, published, lang, text, text,
-                     content_hash, minhash, json.dumps(list(facts)) if facts else None, aid, True))
+                     content_hash, minhash, facts_json, aid, True))
+        sigs.append((aid, aid, src, lang[:2], published, minhash, facts_json))
         keys += dedupe.fact_pair_buckets(tuple(facts))
         bands.extend((b, k, aid) for b, k in dict.fromkeys(keys))
-    return stories, arts, bands
+    return stories, arts, sigs, bands
 
 
 def _sqlite_ts(value: datetime) -> str:
@@ -232,13 +238,15 @@ class SqliteFiller:
         for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "cache_size=-2000000", "foreign_keys=OFF"):
             self.conn.execute(f"PRAGMA {pragma}")
 
-    def write(self, stories, arts, bands) -> None:
+    def write(self, stories, arts, sigs, bands) -> None:
         c = self.conn
         c.execute("BEGIN")
         c.executemany(f"INSERT INTO stories ({','.join(STORY_COLS)}) VALUES (?,?,?,?,?,?)",
                       [(s[0], s[1], s[2], _sqlite_ts(s[3]), s[4], _sqlite_ts(s[5])) for s in stories])
         c.executemany(f"INSERT INTO articles ({','.join(ARTICLE_COLS)}) VALUES ({','.join('?' * len(ARTICLE_COLS))})",
                       [(*a[:6], _sqlite_ts(a[6]), _sqlite_ts(a[7]), *a[8:]) for a in arts])
+        c.executemany(f"INSERT INTO article_signatures ({','.join(SIGNATURE_COLS)}) VALUES (?,?,?,?,?,?,?)",
+                      [(*g[:4], _sqlite_ts(g[4]), *g[5:]) for g in sigs])
         c.executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?,?,?)", bands)
         c.execute("COMMIT")
 
@@ -277,13 +285,14 @@ class PostgresFiller:
             for r in data:
                 cp.write_row(r)
 
-    def write(self, stories, arts, bands) -> None:
+    def write(self, stories, arts, sigs, bands) -> None:
         with self.conn.cursor() as cur:
             if not self.pk_dropped:
                 cur.execute(f"ALTER TABLE lsh_bands DROP CONSTRAINT {self.pk[0]}")
                 self.pk_dropped = True
             self._copy(cur, "stories", STORY_COLS, stories)
             self._copy(cur, "articles", ARTICLE_COLS, arts)
+            self._copy(cur, "article_signatures", SIGNATURE_COLS, sigs)
             self._copy(cur, "lsh_bands", ("band", "bucket", "article_id"), bands)
         self.conn.commit()
 
@@ -308,6 +317,7 @@ class PostgresFiller:
         self.conn.autocommit = True
         with self.conn.cursor() as cur:  # what autovacuum would have done by the time the archive is this big
             cur.execute("VACUUM (ANALYZE) lsh_bands")
+            cur.execute("VACUUM (ANALYZE) article_signatures")
             cur.execute("ANALYZE articles")
             cur.execute("ANALYZE stories")
         self.conn.autocommit = False

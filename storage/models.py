@@ -135,6 +135,28 @@ class LshBand(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
 
 
+class ArticleSignature(Base):
+    """What the near-duplicate check reads of a candidate, one narrow row per article: a candidate is a
+    random row, and in ``articles`` that row sits among the texts (at 10^6 articles an 11 GB heap, so
+    most candidates cost a read from disk). Written by archive.store_page with the article; ``minhash``
+    and ``facts`` repeat the article's, ``story_id``, ``source_id`` and ``published`` too (set once, at
+    insert), and ``language`` is the first two letters of the article's, which the check compares."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    story_id: Mapped[int | None] = mapped_column(Integer)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(2), default="")
+    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    facts: Mapped[list | None] = mapped_column(JSON)
+
+    # Translation candidates in the page's own language, or published months apart, are dropped by this
+    # index alone (PostgreSQL: index-only); only the few left are read from the table.
+    __table_args__ = (Index("ix_article_signatures_filter", "article_id", "language", "published"),)
+
+
 class ArticleRegion(Base):
     """A region an article is about (``role='subject'``), or an ancestor kept for search (``role='ancestor'``)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
@@ -123,17 +123,23 @@ _LOOKUP_COLUMNS = tuple(column(name, type_) for name, type_ in (
 _EXACT, _BAND, _FACT = 0, 1, 2
 
 
-def _lookup_select(kind: int, ids_sql: str, fact_columns: bool) -> str:
-    """The candidates ``ids_sql`` with what their test reads: the signature, or the language, date and figures.
+def _lookup_select(kind: int, ids_sql: str, fact_columns: bool, timestamp: str = "{}") -> str:
+    """The candidates ``ids_sql`` with what their test reads: the signature, or the language, date and figures,
+    from article_signatures (a narrow row each; in articles every candidate was a row among the texts).
 
-    A translation candidate in the page's own language is dropped in SQL (the test in _find_story would
-    drop it): its figures, stored after the texts, are then never read (on SQLite, a walk along the
-    row's overflow pages)."""
+    Translation candidates the test in _find_story would drop, in the page's own language or published
+    months apart, are dropped first from ix_article_signatures_filter alone: only the rest are read from
+    the table (the window, _fact_window, is wider than the test's, which stays the judge). ``timestamp``
+    wraps the window's parameters (PostgreSQL: a cast, for a plan prepared once)."""
+    table = ArticleSignature.__tablename__
     if not fact_columns:
-        return (f"SELECT {kind} AS kind, a.id, a.story_id, a.source_id, a.minhash, NULL, NULL, NULL "
-                f"FROM articles a WHERE a.id IN ({ids_sql})")
-    return (f"SELECT {kind} AS kind, a.id, a.story_id, NULL, NULL, a.language, a.published, a.facts "
-            f"FROM articles a WHERE a.id IN ({ids_sql}) AND substr(coalesce(a.language, ''), 1, 2) <> :page_language")
+        return (f"SELECT {kind} AS kind, a.article_id, a.story_id, a.source_id, a.minhash, NULL, NULL, NULL "
+                f"FROM {table} a WHERE a.article_id IN ({ids_sql})")
+    start, end = timestamp.format(":published_from"), timestamp.format(":published_to")
+    return (f"SELECT {kind} AS kind, a.article_id, a.story_id, NULL, NULL, a.language, a.published, a.facts "
+            f"FROM {table} a WHERE a.article_id IN (SELECT f.article_id FROM {table} f "
+            f"WHERE f.article_id IN ({ids_sql}) AND f.language <> :page_language AND ({start} IS NULL "
+            f"OR f.published IS NULL OR f.published BETWEEN {start} AND {end}))")
 
 
 @lru_cache(maxsize=128)
@@ -178,13 +184,15 @@ def _pg_lookup() -> TextualSelect:
                 f"FROM {table} l WHERE l.band = k.band AND l.bucket = k.bucket {order}LIMIT {per}) q) c "
                 f"{order}LIMIT {limit}")
 
+    facts = _lookup_select(_FACT, bucket_ids("fbands", "fbuckets", per_bucket, FACT_CANDIDATES, True), True,
+                           "CAST({} AS timestamptz)")
     return text(
         f"SELECT * FROM (SELECT {_EXACT} AS kind, id, story_id, CAST(NULL AS integer) AS source_id, "
         "CAST(NULL AS bytea) AS minhash, CAST(NULL AS varchar) AS language, CAST(NULL AS timestamptz) AS published, "
         "CAST(NULL AS json) AS facts FROM articles "
         "WHERE content_hash = :content_hash ORDER BY id LIMIT 1) e"
         f" UNION ALL {_lookup_select(_BAND, bucket_ids('bands', 'buckets', BAND_CANDIDATES, BAND_CANDIDATES, False), False)}"
-        f" UNION ALL {_lookup_select(_FACT, bucket_ids('fbands', 'fbuckets', per_bucket, FACT_CANDIDATES, True), True)}"
+        f" UNION ALL {facts}"
     ).columns(*_LOOKUP_COLUMNS)
 
 
@@ -195,7 +203,8 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
     needs: the exact copy and the translations are rare, but one round trip costs less than three."""
     buckets = sig.buckets()
     fact_buckets = sig.fact_buckets() if sig.minhash else []  # a short text matches only its exact copy
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         query = _pg_lookup()
         params: dict[str, Any] = {
             "content_hash": sig.content_hash,
@@ -209,6 +218,7 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
         for i, (band, bucket) in enumerate(fact_buckets):
             params[f"fb{i}"], params[f"fk{i}"] = band, bucket
     params["page_language"] = (record.language or "")[:2]
+    params["published_from"], params["published_to"] = _fact_window(record.published, postgres)
     rows = session.execute(query, params).all()
     best: tuple[StoryMatch | None, float] = (None, 0.0)
     for kind, art_id, story_id, source_id, minhash, *_ in rows:
@@ -234,6 +244,21 @@ def _find_story(session: Session, record: PageRecord, sig: dedupe.Signature) -> 
         if shared > best[1]:
             best = (StoryMatch(art_id, story_id), shared)
     return best
+
+
+def _fact_window(published: datetime | None, postgres: bool) -> tuple[datetime | str | None, datetime | str | None]:
+    """The dates a translation of a page published then can have: _find_story's test, widened by two days each
+    way (more than any difference of time zones: SQLite keeps each date's own wall clock, compared as text)."""
+    if published is None:
+        return None, None
+    margin = timedelta(days=dedupe.FACT_MAX_DAYS + 2)
+    start, end = published - margin, published + margin
+    if postgres:
+        return start, end
+    return start.strftime(_SQLITE_TIMESTAMP), end.strftime(_SQLITE_TIMESTAMP)
+
+
+_SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
 def _as_datetime(value: datetime | str) -> datetime:

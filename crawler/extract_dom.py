@@ -196,22 +196,49 @@ def _own_text(el: HtmlElement) -> str:
     return _WS.sub("", "".join(parts))
 
 
-def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlElement | None:
-    """The element most likely to hold the article body, or None."""
-    body = root.find(".//body")
-    if body is None:
-        body = root
-    stats = _collect_stats(body)
+class DensityScan:
+    """Text statistics and paragraph scores of one document, computed once and
+    shared by the density extractor over the whole page and over the
+    headline's box (and by headline_container).  The tree must not change
+    while the scan is in use."""
+
+    __slots__ = ("body", "paragraphs", "stats")
+
+    def __init__(self, root: HtmlElement, min_paragraph_chars: int = 12) -> None:
+        body = root.find(".//body")
+        self.body: HtmlElement = root if body is None else body
+        self.stats = _collect_stats(self.body)
+        # each prose paragraph's own score, in document order
+        self.paragraphs: dict[HtmlElement, float] = {}
+        for el in self.body.iter(*_PARAGRAPH_TAGS):
+            text = _own_text(el)
+            if len(text) < min_paragraph_chars:
+                continue
+            st = self.stats[el]
+            if st.text and st.link / st.text > 0.5:
+                continue
+            self.paragraphs[el] = _paragraph_score(text)
+
+
+def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12, *, scan: DensityScan | None = None) -> HtmlElement | None:
+    """The element under ``root`` most likely to hold the article body, or None.
+
+    ``scan``: a DensityScan of the whole document that holds ``root`` (reused
+    instead of scanning ``root`` again; its paragraph length bar applies)."""
+    if scan is None:
+        scan = DensityScan(root, min_paragraph_chars)
+        scope = scan.body
+    else:
+        scope = scan.body if root.getparent() is None else root
+    stats = scan.stats
+    stop = scope.getparent()  # credit and widening stay inside the scope
     scores: dict[HtmlElement, float] = {}
     own: dict[HtmlElement, float] = {}  # each paragraph's own score
-    for el in body.iter(*_PARAGRAPH_TAGS):
-        text = _own_text(el)
-        if len(text) < min_paragraph_chars:
+    paragraphs = scan.paragraphs
+    for el in scope.iter(*_PARAGRAPH_TAGS):
+        score = paragraphs.get(el)
+        if score is None:
             continue
-        st = stats[el]
-        if st.text and st.link / st.text > 0.5:
-            continue
-        score = _paragraph_score(text)
         own[el] = score
         parent = el.getparent()
         if el.tag in ("div", "td", "section", "article") and parent is not None:
@@ -220,7 +247,7 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
         weight = 1.0
         anc = parent
         for _ in range(2):
-            if anc is None or anc not in stats:  # stop at the body's parent
+            if anc is None or anc is stop:
                 break
             scores[anc] = scores.get(anc, 0.0) + score * weight
             weight = 0.5
@@ -234,7 +261,7 @@ def density_candidate(root: HtmlElement, min_paragraph_chars: int = 12) -> HtmlE
         score = adjusted(el)
         if score > best_score:
             best, best_score = el, score
-    return _widen_to_siblings(best, best_score, adjusted, stats) if best is not None else None
+    return _widen_to_siblings(best, best_score, adjusted, stats, stop) if best is not None else None
 
 
 # An article split into sections or pages (<section>s, page <div>s), or
@@ -257,11 +284,11 @@ def _same_kind(sibling: lxml.etree._Element, best: HtmlElement) -> bool:
     return sibling.tag == best.tag and (sibling.get("class") or "") == (best.get("class") or "")
 
 
-def _widen_to_siblings(best: HtmlElement, best_score: float, adjusted: Callable[[HtmlElement], float], stats: dict[HtmlElement, _Stats]) -> HtmlElement:
-    """The parent of ``best`` (repeatedly) while its siblings also score as prose."""
+def _widen_to_siblings(best: HtmlElement, best_score: float, adjusted: Callable[[HtmlElement], float], stats: dict[HtmlElement, _Stats], stop: HtmlElement | None) -> HtmlElement:
+    """The parent of ``best`` (repeatedly, not up to ``stop``) while its siblings also score as prose."""
     for _ in range(_WIDEN_LEVELS):
         parent = best.getparent()
-        st = stats.get(parent) if parent is not None else None
+        st = stats.get(parent) if parent is not None and parent is not stop else None
         if st is None or not st.text or st.link / st.text > _WIDEN_MAX_LINK_DENSITY:
             break
         if sum(adjusted(child) for child in parent if child is not best and _same_kind(child, best)) < _SIBLING_SHARE * best_score:
@@ -277,7 +304,7 @@ def _compact(text: str) -> str:
     return _WS.sub("", text).replace(" ", "").replace("\n", "")
 
 
-def headline_container(root: HtmlElement, title: str | None, min_chars: int = 200) -> HtmlElement | None:
+def headline_container(root: HtmlElement, title: str | None, min_chars: int = 200, *, scan: DensityScan | None = None) -> HtmlElement | None:
     """The nearest ancestor of the headline element that also holds at least
     ``min_chars`` of text outside links besides the headline: the article's
     own box on portal pages whose related-story and teaser blocks outweigh a
@@ -287,10 +314,13 @@ def headline_container(root: HtmlElement, title: str | None, min_chars: int = 20
     want = _compact(title)
     if len(want) < 4:
         return None
-    body = root.find(".//body")
-    if body is None:
-        body = root
-    stats = _collect_stats(body)
+    if scan is not None:
+        body, stats = scan.body, scan.stats
+    else:
+        body = root.find(".//body")
+        if body is None:
+            body = root
+        stats = _collect_stats(body)
     headline = None
     for el in body.iter(*_HEADLINE_TAGS):
         st = stats.get(el)

@@ -138,9 +138,10 @@ def _density_lines(root: HtmlElement, rules: Rules, title: str | None = None) ->
     """The density extractor's lines over the whole page, and over the
     headline's own container (empty when the headline is not found)."""
     work = _drop_noise_blocks(root, rules)
-    best = dom.density_candidate(work)
-    box = dom.headline_container(work, title)
-    near = dom.density_candidate(box) if box is not None else None
+    scan = dom.DensityScan(work)  # one pass over the page serves all three look-ups
+    best = dom.density_candidate(work, scan=scan)
+    box = dom.headline_container(work, title, scan=scan)
+    near = dom.density_candidate(box, scan=scan) if box is not None else None
     out: list[list[str]] = []
     for el in (best, near):
         if el is None:
@@ -242,10 +243,28 @@ def choose_body(candidates: dict[str, list[str]]) -> list[str]:
         # among long teaser blocks); on alphabetic pages it mostly doubles the
         # density extractor's vote against trafilatura, the more precise there.
         voters = [n for n in voters if n not in _VOTERS]
-    toks = {n: _tokens("\n".join(candidates[n])) for n in voters}
+    # Extractors often return the same lines: each distinct text is tokenized
+    # once, and each pair of distinct texts compared once (overlap F1 is
+    # symmetric; a text agrees fully with itself).
+    by_text: dict[str, Counter[str]] = {}
+    toks: dict[str, Counter[str]] = {}
+    for n in voters:
+        text = "\n".join(candidates[n])
+        if text not in by_text:
+            by_text[text] = _tokens(text)
+        toks[n] = by_text[text]
+    pair_f1: dict[tuple[int, int], float] = {}
+
+    def f1(a: Counter[str], b: Counter[str]) -> float:
+        if a is b:
+            return 1.0 if a else 0.0
+        key = (id(a), id(b)) if id(a) < id(b) else (id(b), id(a))
+        if key not in pair_f1:
+            pair_f1[key] = _overlap_f1(a, b)
+        return pair_f1[key]
 
     def agreement(n: str) -> float:
-        return sum(_overlap_f1(toks[n], toks[m]) for m in voters if m != n) + prior.get(n, 0.0)
+        return sum(f1(toks[n], toks[m]) for m in voters if m != n) + prior.get(n, 0.0)
 
     return candidates[max(names, key=agreement)]
 
@@ -255,33 +274,41 @@ def choose_clean_body(candidates: dict[str, list[str]], title: str | None, rules
     disclaimers, related lists) that two extractors both kept must not
     outvote the one that left them out."""
     cleaned: dict[tuple[str, ...], list[str]] = {}  # extractors often agree line for line
+    compact: dict[str, str] = {}
     out: dict[str, list[str]] = {}
     for name, lines in candidates.items():
         key = tuple(lines)
         if key not in cleaned:
-            cleaned[key] = clean_lines(lines, title, rules)
+            cleaned[key] = clean_lines(lines, title, rules, compact)
         out[name] = cleaned[key]
     return choose_body(out)
 
 
-def clean_lines(lines: list[str], title: str | None, rules: Rules) -> list[str]:
-    """Drop boilerplate lines, the repeated headline and the dateline."""
+def clean_lines(lines: list[str], title: str | None, rules: Rules, compact: dict[str, str] | None = None) -> list[str]:
+    """Drop boilerplate lines, the repeated headline and the dateline.
+
+    ``compact`` caches each line's compact form across calls: the candidates
+    of one page share most of their lines."""
     out: list[str] = []
     seen: set[str] = set()
     norm_title = _compact(title) if title else ""
+    if compact is None:
+        compact = {}
     for i, line in enumerate(lines):
         if (rules.is_cut_line(line) and _in_tail(lines, i)) or (i > 0 and rules.is_disclaimer(line)):
             break
         if rules.is_drop_line(line):
             continue
-        key = _compact(line)
+        key = compact.get(line)
+        if key is None:
+            key = compact[line] = _compact(line)
         # Pages that print the article twice (a print or mobile copy in the
         # same container) would otherwise double every paragraph.
         if len(key) >= _MIN_DEDUP_CHARS and key in seen:
             continue
         seen.add(key)
         in_head = len(out) < _HEAD_LINES and not any(len(x) >= _PARAGRAPH_CHARS for x in out)
-        if in_head and (rules.is_meta_line(line) or (norm_title and _compact(line) == norm_title)):
+        if in_head and (rules.is_meta_line(line) or (norm_title and key == norm_title)):
             continue
         out.append(line)
     return cut_dated_list_tail(out)
@@ -312,8 +339,12 @@ def _in_tail(lines: list[str], i: int) -> bool:
     return sum(len(line) for line in lines[:i]) >= total * (1 - _TAIL_SHARE)
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    """NFKC, no whitespace, lower case."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 # --------------------------------------------------------------------------

@@ -287,6 +287,29 @@ def test_headline_container_is_the_article_box_not_the_teaser_column() -> None:
     assert dom.headline_container(root, "页面上没有的标题") is None
 
 
+def test_one_density_scan_serves_the_page_and_the_headline_box() -> None:
+    """The shared scan picks what separate scans of the page and of the box pick."""
+    from crawler import extract_dom as dom
+
+    root = dom.parse(load("portal_short_article.html"))
+    scan = dom.DensityScan(root)
+    box = dom.headline_container(root, "合肥新型显示产业园二期开工", scan=scan)
+    assert box is dom.headline_container(root, "合肥新型显示产业园二期开工")
+    assert box is not None
+    assert dom.density_candidate(root, scan=scan) is dom.density_candidate(root)
+    assert dom.density_candidate(box, scan=scan) is dom.density_candidate(box)
+
+
+def test_choose_body_same_choice_when_extractors_return_the_same_lines() -> None:
+    from crawler.extraction import choose_body
+
+    article = ["5月20日，合肥新型显示产业园二期项目开工，总投资120亿元。", "项目建成后预计年产值超过200亿元。"]
+    teasers = ["芜湖市机器人及智能装备产业集群去年实现营收1020亿元，同比增长18%。"]
+    # two identical candidates outvote the third, whatever object holds them
+    assert choose_body({"trafilatura": article + teasers, "readability": list(article), "density": list(article)}) == article
+    assert choose_body({"trafilatura": [], "readability": [], "density": []}) == []
+
+
 def test_headline_vote_breaks_a_tie_and_is_never_the_body_itself() -> None:
     from crawler.extraction import choose_body
 

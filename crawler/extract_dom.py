@@ -63,12 +63,48 @@ def parse(html: str) -> HtmlElement | None:
     return root
 
 
+_MEDIA_TAGS = ("video", "audio")
+
+
 def remove_junk(root: HtmlElement) -> None:
-    """Drop scripts, styles, form controls and comments in place."""
+    """Drop scripts, styles, form controls, comments and media players
+    (drop_media_players) in place."""
     for el in list(root.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
         _drop_keep_tail(el)
-    for el in list(root.iter(*JUNK_TAGS)):
+    for el in list(root.iter(*(t for t in JUNK_TAGS if t not in _MEDIA_TAGS))):
         _drop_keep_tail(el)
+    drop_media_players(root)
+
+
+# A sentence of prose: this long, ending in (or holding) a full stop, question
+# or exclamation mark.  A player's controls and messages ("很抱歉，当前视频播放失败",
+# "时长：01:45", "480P") never are.
+_PROSE_SENTENCE = re.compile(r"[^。！？!?]{20,}[。！？!?]|[^.]{30,}\.(?:\s|$)")
+_MEDIA_LEVELS = 8
+
+
+def _holds_prose(el: HtmlElement) -> bool:
+    return any(_PROSE_SENTENCE.search(_own_text(d) if d.tag != "br" else "") for d in el.iter(*BLOCK_TAGS, "span", "font", "a"))
+
+
+def drop_media_players(root: HtmlElement) -> None:
+    """Drop, in place, each <video> or <audio> player with the controls,
+    titles and messages around it: the largest ancestor (up to
+    _MEDIA_LEVELS, below <body>) that holds no sentence of prose.  Video
+    players print their buttons and error messages as text ("展开", "收起",
+    "00:00", "很抱歉，当前视频播放失败", "建议WIFI下打开") that every extractor
+    otherwise keeps when the player sits inside the article.  Run on a tree
+    without comments and scripts (remove_junk runs it)."""
+    for media in list(root.iter(*_MEDIA_TAGS)):
+        if not any(anc is root for anc in media.iterancestors()):  # in a player dropped already
+            continue
+        top = media
+        for _ in range(_MEDIA_LEVELS):
+            parent = top.getparent()
+            if parent is None or parent.tag in ("body", "html") or _holds_prose(parent):
+                break
+            top = parent
+        _drop_keep_tail(top)
 
 
 _NAMED = lxml.etree.XPath("//body//*[@id or @class]")

@@ -485,3 +485,43 @@ def test_location_label_visitor_counter_and_video_player_controls_dropped() -> N
     assert clean_lines(lines, None, load_rules()) == prose
     kept = ["园区产值增长15%，达到1200亿元。", "高清视频监控系统已覆盖全部园区。", "发布于：北京市的一篇报道称，园区产值增长15%。"]
     assert clean_lines(kept + prose, None, load_rules()) == kept + prose
+
+
+# --------------------------------------------------------------------------
+# a video player inside the article: its buttons and messages are not text
+
+
+def test_video_player_controls_and_messages_are_dropped_with_the_player() -> None:
+    player = (
+        "<div class='clip'><div class='clip-head'><span>高端装备产业园宣传片</span><a>展开</a></div>"
+        "<div class='clip-body'><h4>高端装备产业园宣传片<a>收起</a></h4>"
+        "<div class='skin'><video src='/v/1.mp4'></video><div class='bar'><span>00:00</span><span>/</span>"
+        "<span>03:12</span><span>倍速</span><span>1.25X</span></div>"
+        "<div class='err'><p>很抱歉，当前视频播放失败</p><p>错误代码：VE-502</p><button>刷新</button></div></div>"
+        "<div class='note'><span>时长：03:12</span><span>建议在无线网络下观看</span></div></div></div>"
+    )
+    lead = "<p>记者从市工信局获悉，高端装备产业园一期已有十二家企业投产，二期将于年内动工。</p>"
+    html = _page("<title>高端装备产业园一期投产</title>",
+                 f"<h1>高端装备产业园一期投产</h1><div class='content'>{player}{lead}{_PROSE}</div>")
+    text = extract(html, "")["text"]
+    assert "高端装备产业园一期已有十二家企业投产" in text and "开发区今年新签约" in text
+    for ui in ("展开", "收起", "00:00", "播放失败", "错误代码", "时长", "无线网络", "宣传片"):
+        assert ui not in text
+
+
+def test_media_player_drop_stops_at_the_prose_around_it() -> None:
+    from crawler import extract_dom as dom
+
+    caption = "<figcaption>图为产业园一期厂房，园区今年计划引进配套企业二十家以上。</figcaption>"
+    root = dom.parse(_page("", f"<article><figure><div class='v'><video></video><span>00:00</span></div>{caption}</figure>{_PROSE}</article>"))
+    dom.remove_junk(root)
+    text = dom.element_text(root)
+    assert "00:00" not in text and "图为产业园一期厂房" in text and "开发区今年新签约" in text
+    # two videos in one player box: one drop
+    root = dom.parse(_page("", f"<div class='p'><video></video><video></video><span>00:00</span></div>{_PROSE}"))
+    dom.remove_junk(root)
+    assert "00:00" not in dom.element_text(root) and "开发区今年新签约" in dom.element_text(root)
+    # audio the same; a player alone in <body> is dropped, never <body> itself
+    root = dom.parse(_page("", "<div><audio></audio><span>播放</span><span>02:10</span></div>"))
+    dom.remove_junk(root)
+    assert root.find(".//body") is not None and dom.element_text(root) == ""

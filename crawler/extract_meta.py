@@ -329,3 +329,57 @@ def find_author(lines: list[str], rules: Rules) -> str | None:
         if en:
             return en.group(1)
     return None
+
+
+# --------------------------------------------------------------------------
+# document register table (政府信息公开: 索引号, 发文机关, 发文字号, 成文日期 ...)
+
+_MIN_INFO_LABELS = 3
+_MAX_INFO_VALUE = 120
+
+
+def document_info(lines: list[Line], title: str | None, rules: Rules) -> list[str]:
+    """The first run of "label：value" pairs of a document register table on
+    the page, as "label：value" lines, or [] when the page has none: at least
+    _MIN_INFO_LABELS distinct labels, one a key label (索引号, 发文字号 ...),
+    with no other line between them.  A value may sit on the label's line
+    or, in table cells, on the next line.  Empty values and the row that
+    repeats the headline are left out."""
+    rx = rules.document_info_label
+    norm_title = _norm(title) if title else ""
+    pairs: list[list[str]] = []
+    for line in lines:
+        text = line.text
+        found = list(rx.finditer(text))
+        if not found:
+            if pairs and not pairs[-1][1] and len(text) <= _MAX_INFO_VALUE:
+                pairs[-1][1] = text  # the value cell after a label cell
+                continue
+            if _is_document_info(pairs, rules):
+                break
+            pairs = []
+            continue
+        if text[: found[0].start()].strip(" |｜"):  # a label inside a sentence
+            if _is_document_info(pairs, rules):
+                break
+            pairs = []
+            continue
+        for i, m in enumerate(found):
+            label = _SPACE.sub("", m.group(1))
+            if any(label == seen for seen, _ in pairs):  # a second copy of the table (print or mobile view)
+                if _is_document_info(pairs, rules):
+                    break
+                pairs = []
+            end = found[i + 1].start() if i + 1 < len(found) else len(text)
+            pairs.append([label, text[m.end() : end].strip(" |｜;；,，\u3000")])
+        else:
+            continue
+        break
+    if not _is_document_info(pairs, rules):
+        return []
+    return [f"{label}：{value}" for label, value in pairs if value and _norm(value) != norm_title]
+
+
+def _is_document_info(pairs: list[list[str]], rules: Rules) -> bool:
+    labels = {label for label, _ in pairs}
+    return len(labels) >= _MIN_INFO_LABELS and bool(labels & rules.document_info_key_labels)

@@ -27,6 +27,8 @@ class Rules:
     title_separators: re.Pattern[str]
     noise_class_words: frozenset[str]
     junk_class_words: frozenset[str]
+    document_info_label: re.Pattern[str]
+    document_info_key_labels: frozenset[str]
 
     def is_drop_line(self, line: str) -> bool:
         return any(rx.search(line) for rx in self.drop_line)
@@ -62,4 +64,15 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
         title_separators=re.compile(data["title_separators"]),
         noise_class_words=frozenset(w.lower() for w in data["noise_class_words"]),
         junk_class_words=frozenset(w.lower() for w in data.get("junk_class_words", ())),
+        document_info_label=_spaced_labels(data.get("document_info_labels", ())),
+        document_info_key_labels=frozenset(data.get("document_info_key_labels", ())),
     )
+
+
+def _spaced_labels(labels: list[str]) -> re.Pattern[str]:
+    """"label：" for any of ``labels``, also spaced out ("索 引 号：", "标    题:");
+    group 1 is the label as written.  Longest first, so 发文字号 wins over 文号."""
+    if not labels:
+        return re.compile(r"(?!)")
+    alts = (r"[ \t\u00a0\u3000]*".join(map(re.escape, label)) for label in sorted(labels, key=len, reverse=True))
+    return re.compile(r"(?<![^\s|｜;；,，])(" + "|".join(alts) + r")[ \t\u00a0\u3000]*[:：]")

@@ -35,6 +35,7 @@ from crawler.extract_dates import (
 from crawler.extract_meta import (
     Line,
     choose_title,
+    document_info,
     find_author,
     find_title_lines,
     labelled_date_anywhere,
@@ -347,6 +348,17 @@ def _compact(text: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
+def with_document_info(body: list[str], info: list[str], rules: Rules) -> list[str]:
+    """The body with the page's document register lines (document_info) first,
+    unless the body kept the table itself (two of its labels near the top)."""
+    if not info or not body:
+        return body
+    head = "\n".join(body[: len(info) * 2 + 2])
+    if len({_compact(m.group(1)) for m in rules.document_info_label.finditer(head)}) >= 2:
+        return body
+    return [*info, *body]
+
+
 # --------------------------------------------------------------------------
 # date
 
@@ -398,8 +410,9 @@ def _extract(html: str, url: str, fallback_date: str | None) -> ExtractedArticle
     finally:
         reset_day_first(token)
 
+    info = document_info(lines, title, rules)
     body = choose_clean_body(body_candidates(root, url, rules, title), title, rules)
-    text = dom.lines_to_text(body)
+    text = dom.lines_to_text(with_document_info(body, info, rules))
     near_title = [ln.text for ln in lines[title_idx : title_idx + 8]] if title_idx is not None else []
     author = find_author([*near_title, *body[:2]], rules)
     language = detect_language(f"{title or ''}\n{text[:3000]}")

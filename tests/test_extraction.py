@@ -525,3 +525,48 @@ def test_media_player_drop_stops_at_the_prose_around_it() -> None:
     root = dom.parse(_page("", "<div><audio></audio><span>播放</span><span>02:10</span></div>"))
     dom.remove_junk(root)
     assert root.find(".//body") is not None and dom.element_text(root) == ""
+
+
+# --------------------------------------------------------------------------
+# the register table of a government document page is kept as the body's head
+
+
+_REGISTER = (
+    "<table class='xxgk'><tr><td>索 引 号：</td><td>114100000052000000/2023-00117</td><td>主题分类：</td><td>工业、交通</td></tr>"
+    "<tr><td>发文机关：</td><td>河南省人民政府</td><td>成文日期：</td><td>2023年04月11日</td></tr>"
+    "<tr><td>标　　题：</td><td>河南省人民政府关于加快新材料产业集群发展的意见</td></tr>"
+    "<tr><td>发文字号：</td><td>豫政〔2023〕9号</td><td>发布日期：</td><td>2023年04月14日</td></tr>"
+    "<tr><td>主 题 词：</td><td></td></tr></table>"
+)
+_DECREE = (
+    "<h1>河南省人民政府关于加快新材料产业集群发展的意见</h1><div class='doc'><p>豫政〔2023〕9号</p>"
+    "<p>各省辖市人民政府，省人民政府各部门：</p>"
+    "<p>为加快新材料产业集群发展，培育先进基础材料、关键战略材料和前沿新材料三个千亿级产业链，现提出如下意见。</p>"
+    "<p>一、到2025年，全省新材料产业营业收入突破9000亿元，建成十个以上特色产业园区。</p></div>"
+)
+
+
+def test_government_register_table_kept_as_the_first_body_lines() -> None:
+    html = _page("<title>河南省人民政府关于加快新材料产业集群发展的意见</title>", _REGISTER + _DECREE + _REGISTER.replace("xxgk", "print"))
+    lines = paragraphs(extract(html, ""))
+    assert lines[:6] == [
+        "索引号：114100000052000000/2023-00117",
+        "主题分类：工业、交通",
+        "发文机关：河南省人民政府",
+        "成文日期：2023年04月11日",
+        "发文字号：豫政〔2023〕9号",
+        "发布日期：2023年04月14日",
+    ]  # the headline row and the empty 主题词 are left out; the print copy adds nothing
+    assert lines[6] == "豫政〔2023〕9号" and "各省辖市人民政府，省人民政府各部门：" in lines
+    assert sum(line.startswith("索引号") for line in lines) == 1
+
+
+def test_register_labels_inline_and_not_mistaken_for_a_dateline() -> None:
+    inline = ("<ul class='info'><li>索引号：00249-2023-000311</li><li>发布机构：市工业和信息化局</li>"
+              "<li>文号：郑工信〔2023〕21号</li><li>发布日期：2023-06-02</li></ul>")
+    html = _page("<title>郑州市工业和信息化局关于开展智能工厂认定工作的通知</title>", inline + _DECREE)
+    assert paragraphs(extract(html, ""))[:4] == ["索引号：00249-2023-000311", "发布机构：市工业和信息化局", "文号：郑工信〔2023〕21号", "发布日期：2023-06-02"]
+    # a news dateline (one label, no key label) is no register: dropped as before
+    news = _page("<title>开发区装备产业集群初具规模</title>",
+                 "<h1>开发区装备产业集群初具规模</h1><div>发布日期：2023-06-02 来源：本站 分类：工作动态</div>" + _PROSE)
+    assert paragraphs(extract(news, ""))[0].startswith("开发区今年新签约")

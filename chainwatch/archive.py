@@ -296,7 +296,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
         title=record.title, author=record.author, published=record.published,
         fetched_at=record.fetched_at or utcnow(), language=record.language, text=record.text,
         text_normalized=record.text_normalized, content_hash=sig.content_hash, minhash=sig.minhash,
-        facts=list(sig.facts) or None, story_id=story.id,
+        facts=list(sig.facts) or None, story_id=story.id, duplicate_of_id=None,
     )
     if analysis is not None:
         _set_tag_fields(article, analysis)  # in the INSERT, not an UPDATE after it
@@ -310,9 +310,9 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
              for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]
     if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
         session.execute(insert(LshBand.__table__), bands)
-    session.execute(delete(UrlState).where(UrlState.url.in_({canonical, requested})))
+    session.execute(delete(UrlState.__table__).where(UrlState.__table__.c.url.in_({canonical, requested})))
     tags = save_analysis(session, article, analysis, fresh=True) if analysis is not None else None
-    _index_for_search(session, article, segmented, tags)
+    _index_for_search(session, article, segmented, tags, fresh=True)
     status = "duplicate" if match is not None else "new"
     return StoreResult(status, article.id, story.id, match.id if match is not None else None,
                        score if match is not None else None)
@@ -345,10 +345,10 @@ def _naive(value: datetime) -> datetime:
 
 
 def _index_for_search(session: Session, article: Article, segmented: tuple[str, str] | None = None,
-                      tags: list[str] | None = None) -> None:
+                      tags: list[str] | None = None, fresh: bool = False) -> None:
     from chainwatch.search import index_article
 
-    index_article(session, article, segmented, tags)
+    index_article(session, article, segmented, tags, fresh=fresh)
 
 
 LEVELS = {"province": 1, "prefecture": 2, "county": 3}

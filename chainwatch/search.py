@@ -200,10 +200,11 @@ def _lang(language: str) -> str:
 
 
 def index_article(session: Session, article: Article, segmented: tuple[str, str] | None = None,
-                  tags: list[str] | None = None) -> None:
+                  tags: list[str] | None = None, fresh: bool = False) -> None:
     """(Re)index one article inside the caller's transaction. Idempotent. ``segmented``: the title
     and body already segmented (the crawl does it in its CPU workers, not in the database thread);
-    ``tags``: its tag_tokens when the caller has them (else they are read back from the database)."""
+    ``tags``: its tag_tokens when the caller has them (else they are read back from the database);
+    ``fresh``: the article was inserted in this transaction, so it has no index entry to replace."""
     if article.id is None:
         session.flush()
     if segmented is None:
@@ -220,8 +221,10 @@ def index_article(session: Session, article: Article, segmented: tuple[str, str]
             "ON CONFLICT (article_id) DO UPDATE SET doc_key = EXCLUDED.doc_key, "
             "story_id = EXCLUDED.story_id, tsv = EXCLUDED.tsv"), params)
         return
-    # The delete trigger removes the old FTS row; its key may differ if the date changed.
-    session.execute(text("DELETE FROM search_docs WHERE article_id = :aid"), params)
+    # The delete trigger removes the old FTS row; its key may differ if the date changed. A new article
+    # has none (search_docs rows go with their article: ON DELETE CASCADE).
+    if not fresh:
+        session.execute(text("DELETE FROM search_docs WHERE article_id = :aid"), params)
     session.execute(text("INSERT INTO search_docs (article_id, doc_key, story_id) VALUES (:aid, :key, :story)"),
                     params)
     session.execute(text("INSERT INTO search_fts (rowid, title, body, tags) VALUES (:key, :title, :body, :tags)"),

@@ -56,11 +56,21 @@ class Signature:
     shingle_count: int
     facts: tuple[str, ...] = ()
 
+    # The buckets are worked out once per signature (the store's lookup and its insert both read them)
+    # and travel with it when it is pickled: a crawl worker computes them, not the crawl process.
     def buckets(self) -> list[tuple[int, int]]:
-        return band_buckets(self.minhash) if self.minhash else []
+        cached = self.__dict__.get("_buckets")
+        if cached is None:
+            cached = tuple(band_buckets(self.minhash)) if self.minhash else ()
+            object.__setattr__(self, "_buckets", cached)
+        return list(cached)
 
     def fact_buckets(self) -> list[tuple[int, int]]:
-        return fact_pair_buckets(self.facts) + topic_buckets(self.facts)
+        cached = self.__dict__.get("_fact_buckets")
+        if cached is None:
+            cached = tuple(fact_pair_buckets(self.facts) + topic_buckets(self.facts))
+            object.__setattr__(self, "_fact_buckets", cached)
+        return list(cached)
 
     def with_topics(self, analysis: Any) -> Signature:
         """This signature with the tagger's regions and chains added to its facts (idempotent)."""

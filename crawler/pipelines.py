@@ -93,12 +93,17 @@ def analyse_record(record: PageRecord, source_region: str | None, tagging: bool 
     sig = dedupe.signature(record.text_normalized or record.text, record.language)
     segmented = (segment(record.title or ""), segment(record.text_normalized or record.text or ""))
     if not tagging:
+        sig.buckets(), sig.fact_buckets()  # cached on the signature: computed here, not in the crawl process
         return Analysed(None, sig, segmented)
     from tagging import Tagger
 
     published = record.published.astimezone(CHINA).date() if record.published else None
     analysis = Tagger.default().analyze(record.title, record.text_normalized, language=record.language,
                                         published=published, source_region=source_region)
+    # what store_page would add and derive from the signature in the crawl process (twice, for its lookup
+    # and its insert), done here once: with_topics is idempotent and the buckets are cached on the signature
+    sig = sig.with_topics(analysis)
+    sig.buckets(), sig.fact_buckets()
     return Analysed(analysis, sig, segmented)
 
 

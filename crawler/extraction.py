@@ -282,7 +282,8 @@ def choose_clean_body(candidates: dict[str, list[str]], title: str | None, rules
         if key not in cleaned:
             cleaned[key] = clean_lines(lines, title, rules, compact)
         out[name] = cleaned[key]
-    return choose_body(out)
+    # after the vote: an extractor that kept all entries agrees with the others
+    return cut_second_entry(choose_body(out))
 
 
 def clean_lines(lines: list[str], title: str | None, rules: Rules, compact: dict[str, str] | None = None) -> list[str]:
@@ -332,6 +333,37 @@ def cut_dated_list_tail(lines: list[str]) -> list[str]:
     if end - start >= 2 and _in_tail(lines, start):
         return lines[:start]
     return lines
+
+
+# A line that is only a date and a clock time: the header of a blog post, a
+# diary entry or a reply ("2005-03-18 01:58:01", "2023年5月8日 09:30").
+_BARE_STAMP = re.compile(
+    r"^[(（\[【]?(?:19|20)\d{2}(?:[-/.]\d{1,2}[-/.]\d{1,2}|年\d{1,2}月\d{1,2}日)\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?[)）\]】]?$"
+)
+# An entry's heading: a short line that does not end a sentence.
+_ENTRY_TITLE_CHARS = 50
+
+
+def cut_second_entry(lines: list[str]) -> list[str]:
+    """The first entry of a page of dated entries (a blog's or diary's latest
+    posts, a post and its replies): when two or more bare date-time lines
+    follow prose, cut before the first of them and before the heading line
+    just above it.  A stamp in the article's own head is a dateline, dropped
+    earlier; a date without a clock time (a document's 落款) is never cut at."""
+    before = 0  # characters above the line before each line
+    after: list[int] = []
+    for i, line in enumerate(lines):
+        if before >= _PARAGRAPH_CHARS and _BARE_STAMP.match(line):
+            after.append(i)
+        if i:
+            before += len(lines[i - 1])
+    if len(after) < 2:
+        return lines
+    cut = after[0]
+    above = lines[cut - 1]
+    if len(above) <= _ENTRY_TITLE_CHARS and not above.endswith(("。", "！", "？", ".", "!", "?", "”")):
+        cut -= 1
+    return lines[:cut]
 
 
 def _in_tail(lines: list[str], i: int) -> bool:

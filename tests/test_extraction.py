@@ -570,3 +570,37 @@ def test_register_labels_inline_and_not_mistaken_for_a_dateline() -> None:
     news = _page("<title>开发区装备产业集群初具规模</title>",
                  "<h1>开发区装备产业集群初具规模</h1><div>发布日期：2023-06-02 来源：本站 分类：工作动态</div>" + _PROSE)
     assert paragraphs(extract(news, ""))[0].startswith("开发区今年新签约")
+
+
+# --------------------------------------------------------------------------
+# a page of dated entries (a blog's latest posts): the first entry is the article
+
+
+def test_first_of_several_dated_entries_is_kept() -> None:
+    from crawler.extraction import cut_second_entry
+
+    first = ["周末去了新建成的滨河湿地公园，沿着步道走了一圈，芦苇已经长得比人还高，候鸟也比往年多了不少。",
+             "公园东侧的科普馆免费开放，孩子们在里面看了半个小时的湿地生态展。"]
+    second = ["单位食堂换了新菜单", "2019-04-02 21:15:40", "食堂这个月起每天多了两样素菜，价格也没有涨，同事们都说比以前好吃。"]
+    third = ["春天的第一场雨", "2019-03-28 07:02", "早上下了一场小雨，空气特别清新，骑车上班的路上心情也很好。"]
+    assert cut_second_entry(first + second + third) == first
+    # one stamp after the prose (a single reply) is left alone, and so are
+    # dates without a clock time, such as the date line closing a document
+    assert cut_second_entry(first + second) == first + second
+    closing = [*first, "滨河新区管理委员会", "2019年4月2日", "附件：湿地公园开放时间表", "2019年4月3日"]
+    assert cut_second_entry(closing) == closing
+
+
+def test_blog_page_of_posts_gives_its_latest_post() -> None:
+    posts = "".join(
+        f"<div class='post'><h3>{t}</h3><div class='stamp'>{d}</div><div class='entry'><p>{body}</p></div></div>"
+        for t, d, body in (
+            ("滨河湿地公园一日游", "2019-04-06 18:20:11", "周末去了新建成的滨河湿地公园，沿着步道走了一圈，芦苇已经长得比人还高，候鸟也比往年多了不少。公园东侧的科普馆免费开放，孩子们在里面看了半个小时的湿地生态展，出来还领了纪念章。"),
+            ("单位食堂换了新菜单", "2019-04-02 21:15:40", "食堂这个月起每天多了两样素菜，价格也没有涨，同事们都说比以前好吃。午饭后大家还会去楼下的小花园散步，聊聊最近看的书和电影。"),
+            ("春天的第一场雨", "2019-03-28 07:02:33", "早上下了一场小雨，空气特别清新，骑车上班的路上心情也很好。路边的玉兰花开了一大片，很多人停下来拍照，我也拍了几张发给家里人看。"),
+        )
+    )
+    html = _page("<title>小林的博客</title>", f"<div class='head'>小林的博客</div><div class='main'>{posts}</div>")
+    text = extract(html, "")["text"]
+    assert "滨河湿地公园" in text and "候鸟" in text
+    assert "食堂" not in text and "玉兰花" not in text

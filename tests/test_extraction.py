@@ -604,3 +604,23 @@ def test_blog_page_of_posts_gives_its_latest_post() -> None:
     text = extract(html, "")["text"]
     assert "滨河湿地公园" in text and "候鸟" in text
     assert "食堂" not in text and "玉兰花" not in text
+
+
+def test_reprint_notices_story_links_and_feed_widgets_dropped() -> None:
+    from crawler.extract_rules import load_rules
+    from crawler.extraction import clean_lines
+
+    rules = load_rules()
+    prose = [f"开发区今年新签约高端装备项目{n}个，配套企业陆续入驻，产业集群初具规模。" for n in "一二三四五六七八"]
+    widgets = ["推荐阅读：全省首个氢能产业园在郑州开园", "延伸閱讀：新能源汽車產業鏈再添新項目", "不喜欢", "减少或屏蔽此类内容推荐",
+               "已标记为不喜欢内容，系统将减少此类推荐", "登录后您可以享受以下权益："]
+    assert clean_lines([*prose[:2], *widgets, *prose[2:]], None, rules) == prose
+    notice = "产业观察网原创稿件，未经书面授权请勿转载。"
+    assert clean_lines([*prose[:3], notice, *prose[3:]], None, rules) == prose
+    # a reprint request near the end closes the article (the blurb after it goes too)
+    blurb = "作者简介：王明，资深产业分析师，长期关注中部地区先进制造业发展与区域产业政策研究。"
+    assert clean_lines([*prose, "转载请注明出处：产业观察网", blurb], None, rules) == prose
+    # prose that only mentions these words stays
+    kept = ["推荐阅读材料已发给全体参会企业，会议要求各企业认真学习。", "未经授权转载他人作品的企业将被依法处理，园区将加强知识产权保护工作，设立专门窗口受理企业投诉。",
+            "不喜欢加班的年轻人越来越多，园区企业纷纷调整工作制度。"]
+    assert clean_lines(kept + prose, None, rules) == kept + prose

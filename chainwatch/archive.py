@@ -14,10 +14,13 @@ from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
+    Delete,
     Integer,
     LargeBinary,
+    Select,
     String,
     TextualSelect,
+    bindparam,
     column,
     delete,
     insert,
@@ -73,8 +76,21 @@ class StoreResult:
 
 def find_existing(session: Session, urls: list[str]) -> int | None:
     keys = list({canonical_url(u) for u in urls})
-    return session.scalar(
-        select(Article.id).where(or_(Article.canonical_url.in_(keys), Article.url.in_(keys))).limit(1))
+    return session.scalar(_existing_query(), {"keys": keys})
+
+
+@lru_cache(maxsize=1)
+def _existing_query() -> Select:
+    """Built once, on the table (Core): building it for every stored page and running it through the
+    ORM's select machinery cost more than the query."""
+    articles = Article.__table__
+    keys = bindparam("keys", expanding=True)
+    return select(articles.c.id).where(or_(articles.c.canonical_url.in_(keys), articles.c.url.in_(keys))).limit(1)
+
+
+@lru_cache(maxsize=1)
+def _clear_url_states() -> Delete:
+    return delete(UrlState.__table__).where(UrlState.__table__.c.url.in_(bindparam("urls", expanding=True)))
 
 
 def known_urls(session: Session, urls: list[str], retry_budget: int = 3) -> set[str]:
@@ -310,7 +326,7 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
              for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]
     if bands:  # one executemany, not a unit-of-work flush of 30-100 ORM objects
         session.execute(insert(LshBand.__table__), bands)
-    session.execute(delete(UrlState.__table__).where(UrlState.__table__.c.url.in_({canonical, requested})))
+    session.execute(_clear_url_states(), {"urls": list({canonical, requested})})
     tags = save_analysis(session, article, analysis, fresh=True) if analysis is not None else None
     _index_for_search(session, article, segmented, tags, fresh=True)
     status = "duplicate" if match is not None else "new"

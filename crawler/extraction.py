@@ -201,8 +201,19 @@ def _overlap_f1(a: Counter[str], b: Counter[str]) -> float:
     return 2 * p * r / (p + r)
 
 
-def _is_cjk(candidates: dict[str, list[str]]) -> bool:
-    sample = "".join(line for lines in candidates.values() for line in lines)[:3000]
+def _is_cjk(candidates: dict[str, list[str]], sample_chars: int = 3000) -> bool:
+    """True if the first ``sample_chars`` of the candidates' text are mostly CJK."""
+    parts: list[str] = []
+    size = 0
+    for lines in candidates.values():
+        for line in lines:
+            parts.append(line)
+            size += len(line)
+            if size >= sample_chars:
+                break
+        if size >= sample_chars:
+            break
+    sample = "".join(parts)[:sample_chars]
     return len(_CJK.findall(sample)) > 0.3 * max(1, len(sample))
 
 
@@ -275,35 +286,48 @@ def choose_clean_body(candidates: dict[str, list[str]], title: str | None, rules
     disclaimers, related lists) that two extractors both kept must not
     outvote the one that left them out."""
     cleaned: dict[tuple[str, ...], list[str]] = {}  # extractors often agree line for line
-    compact: dict[str, str] = {}
+    facts: dict[str, _LineFacts] = {}
     out: dict[str, list[str]] = {}
     for name, lines in candidates.items():
         key = tuple(lines)
         if key not in cleaned:
-            cleaned[key] = clean_lines(lines, title, rules, compact)
+            cleaned[key] = clean_lines(lines, title, rules, facts)
         out[name] = cleaned[key]
     # after the vote: an extractor that kept all entries agrees with the others
     return cut_second_entry(choose_body(out))
 
 
-def clean_lines(lines: list[str], title: str | None, rules: Rules, compact: dict[str, str] | None = None) -> list[str]:
+class _LineFacts:
+    """What clean_lines asks of a line, each worked out once per page."""
+
+    __slots__ = ("compact", "cut", "disclaimer", "drop")
+
+    def __init__(self, line: str, rules: Rules) -> None:
+        self.cut = rules.is_cut_line(line)
+        self.disclaimer = rules.is_disclaimer(line)
+        self.drop = rules.is_drop_line(line)
+        self.compact = "" if self.drop else _compact(line)
+
+
+def clean_lines(lines: list[str], title: str | None, rules: Rules, facts: dict[str, _LineFacts] | None = None) -> list[str]:
     """Drop boilerplate lines, the repeated headline and the dateline.
 
-    ``compact`` caches each line's compact form across calls: the candidates
-    of one page share most of their lines."""
+    ``facts`` caches the rule checks and compact form of each line across
+    calls: the candidates of one page share most of their lines."""
     out: list[str] = []
     seen: set[str] = set()
     norm_title = _compact(title) if title else ""
-    if compact is None:
-        compact = {}
+    if facts is None:
+        facts = {}
     for i, line in enumerate(lines):
-        if (rules.is_cut_line(line) and _in_tail(lines, i)) or (i > 0 and rules.is_disclaimer(line)):
+        f = facts.get(line)
+        if f is None:
+            f = facts[line] = _LineFacts(line, rules)
+        if (f.cut and _in_tail(lines, i)) or (i > 0 and f.disclaimer):
             break
-        if rules.is_drop_line(line):
+        if f.drop:
             continue
-        key = compact.get(line)
-        if key is None:
-            key = compact[line] = _compact(line)
+        key = f.compact
         # Pages that print the article twice (a print or mobile copy in the
         # same container) would otherwise double every paragraph.
         if len(key) >= _MIN_DEDUP_CHARS and key in seen:

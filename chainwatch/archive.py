@@ -318,9 +318,10 @@ def store_page(session: Session, record: PageRecord, analysis: Any = None,
         _set_tag_fields(article, analysis)  # in the INSERT, not an UPDATE after it
     session.add(article)
     session.flush()
-    session.execute(insert(ArticleSignature.__table__).values(
-        article_id=article.id, story_id=story.id, source_id=record.source_id, language=(record.language or "")[:2],
-        published=record.published, minhash=sig.minhash, facts=article.facts))
+    session.execute(insert(ArticleSignature.__table__), {  # parameters, not .values(): ~0.06 ms, not 0.2-0.4
+        "article_id": article.id, "story_id": story.id, "source_id": record.source_id,
+        "language": (record.language or "")[:2], "published": record.published, "minhash": sig.minhash,
+        "facts": article.facts})
     _attach_to_story(session, story, article, new_story=new_story)
     bands = [{"band": b, "bucket": k, "article_id": article.id}
              for b, k in dict.fromkeys(sig.buckets() + sig.fact_buckets())]

@@ -117,8 +117,10 @@ def _readability_lines(root: HtmlElement, url: str) -> list[str]:
     from readability import Document
 
     # readability drops paragraphs under 25 characters; a 25-character
-    # Chinese sentence is a long one, so the bar is lowered.
-    summary = Document(root, url=url or None, min_text_length=10).summary(html_partial=True)
+    # Chinese sentence is a long one, so the bar is lowered.  ``url`` is not
+    # passed on: readability only uses it to make every link absolute (on
+    # each of its passes), which costs ~10 % of its time and changes no text.
+    summary = Document(root, min_text_length=10).summary(html_partial=True)
     if not summary or not summary.strip():
         return []
     return dom.block_lines(lxml.html.fragment_fromstring(summary, create_parent="div"))
